@@ -1,0 +1,30 @@
+# Two commands for a new user: `make run` and `make test`. Both set everything up first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: install run test lint clean
+
+$(BIN)/toneflow: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(BIN)/toneflow
+
+run: install
+	$(BIN)/toneflow lint
+	$(BIN)/toneflow db upgrade
+	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/toneflow lint
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

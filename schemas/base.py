@@ -1,0 +1,61 @@
+"""The project's marshmallow base: what every wire and file contract has in common."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from typing import Any
+
+import marshmallow as ma
+from marshmallow import RAISE, ValidationError
+
+#: Messages about a mapping key rather than its value start so; they point at the key.
+KEY_PROBLEMS = ("unknown key", "unknown action", "key ")
+
+
+def did_you_mean(word: str, choices: list[str]) -> str:
+    """Suggest the closest known name, for messages that name an unknown one."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class Schema(ma.Schema):
+    """Unknown keys are errors, reported in plain words with a suggestion, beside the others.
+
+    marshmallow's own message is "Unknown field." and, raised from a hook, it would hide
+    every other error in the same mapping; an author fixing a file wants all of them,
+    each saying which key and what was probably meant.
+    """
+
+    class Meta:
+        unknown = RAISE
+
+    def load(
+        self,
+        data: Any,
+        *,
+        many: bool | None = None,
+        partial: Any = None,
+        unknown: str | None = None,
+    ) -> Any:
+        if not isinstance(data, Mapping) or (unknown or self.unknown) != RAISE:
+            return super().load(data, many=many, partial=partial, unknown=unknown)
+        known = [f.data_key or name for name, f in self.load_fields.items()]
+        errors: dict[Any, Any] = {
+            key: [f"unknown key '{key}'{did_you_mean(str(key), known)}"]
+            for key in data
+            if key not in known
+        }
+        if not errors:
+            return super().load(data, many=many, partial=partial, unknown=unknown)
+        try:
+            super().load(
+                {k: v for k, v in data.items() if k in known},
+                many=many,
+                partial=partial,
+                unknown=unknown,
+            )
+        except ValidationError as err:
+            if isinstance(err.messages, dict):
+                errors.update(err.messages)
+        raise ValidationError(errors)

@@ -1,0 +1,138 @@
+"""Custom fields shared by the flow schemas: templated values, names, whole numbers, digits."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from marshmallow import ValidationError, fields
+
+from toneflow import dtmf
+from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
+from toneflow.flows.templates import TemplateProblem, compile_template
+
+#: The configured ``TONEFLOW_MAX_DIGITS``. A contextvar, marshmallow 4's replacement for
+#: schema context, set by whoever loads a flow or renders a step (see :func:`digit_limit`).
+MAX_DIGITS: ContextVar[int] = ContextVar("max_digits", default=dtmf.DEFAULT_MAX_DIGITS)
+
+
+@contextmanager
+def digit_limit(max_digits: int):
+    """Apply ``max_digits`` to every digits value validated inside the block."""
+    token = MAX_DIGITS.set(max_digits)
+    try:
+        yield
+    finally:
+        MAX_DIGITS.reset(token)
+
+
+class Templatable(fields.Field):
+    """A value that may be a Jinja2 template instead of a literal.
+
+    A literal is validated now by ``inner``; a template is kept as a
+    :class:`TemplateSource` carrying ``inner``, so what it renders to per request is
+    validated by the very same field.
+    """
+
+    def __init__(self, inner: fields.Field, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and is_template(value):
+            return template_source(value, self.inner)
+        return self.inner.deserialize(value)
+
+
+def template_source(text: str, validator: fields.Field) -> TemplateSource:
+    """Compile ``text`` now, so a broken template is an error at load time, not per call."""
+    try:
+        return TemplateSource(text, validator, compile_template(text))
+    except TemplateProblem as err:
+        raise ValidationError(str(err)) from err
+
+
+class Name(fields.String):
+    """A flow or step name: ``^[a-z0-9][a-z0-9_-]{0,63}$``."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        name = super()._deserialize(value, attr, data, **kwargs)
+        if not NAME_PATTERN.match(name):
+            raise ValidationError(
+                f"'{name}' is not a valid name: use lowercase letters, digits, '_' and '-', "
+                "starting with a letter or digit, at most 64 characters"
+            )
+
+        return name
+
+
+class KeyName(Name):
+    """A name used as a mapping key (a step's name): its errors point at the key."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        try:
+            return super()._deserialize(value, attr, data, **kwargs)
+        except ValidationError as err:
+            raise ValidationError(f"key {err.messages[0]}") from err
+
+
+class WholeNumber(fields.Integer):
+    """An integer, also from a rendered template's text, never silently truncated."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValidationError("must be a whole number")
+        if isinstance(value, str):
+            value = value.strip()
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Digits(fields.String):
+    """A MiniVoice digits string; the rule itself lives in :mod:`toneflow.dtmf`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            dtmf.parse(text, "minivoice", max_length=MAX_DIGITS.get())
+        except dtmf.DtmfError as err:
+            raise ValidationError(str(err)) from err
+        return text
+
+
+class NamedMapping(fields.Field):
+    """A mapping whose keys are names and whose values share one field.
+
+    Used instead of ``fields.Dict`` so errors are keyed by the author's own key (not
+    marshmallow's ``key``/``value`` wrappers) and can be traced to a line in the file.
+    """
+
+    def __init__(
+        self,
+        values: fields.Field,
+        *,
+        key_field: fields.Field | None = None,
+        allow_empty: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.values = values
+        self.key_field = key_field
+        self.allow_empty = allow_empty
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
+        if not isinstance(value, dict):
+            raise ValidationError("must be a mapping")
+        if not value and not self.allow_empty:
+            raise ValidationError("must not be empty")
+        result, errors = {}, {}
+        for key, item in value.items():
+            try:
+                if self.key_field is not None:
+                    key = self.key_field.deserialize(key)
+                result[key] = self.values.deserialize(item)
+            except ValidationError as err:
+                errors[key] = err.messages
+        if errors:
+            raise ValidationError(errors)
+        return result

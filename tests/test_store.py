@@ -1,0 +1,620 @@
+"""The call log store: its schema, the contract's event and outcome rules, concurrency.
+
+Every test that touches a database runs on SQLite and, when TEST_DATABASE_URL is set,
+on PostgreSQL (the ``database_url`` fixture), after migrating it with Alembic exactly as
+the app does.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from toneflow.store import (
+    ServedAnswer,
+    dedupe_key,
+    derive_outcome,
+    get_call,
+    make_engine,
+    metadata,
+    migrate,
+    ping,
+    record_answer,
+    record_event,
+)
+from toneflow.store.tables import answers, events
+
+# The MiniVoice seed webhook, as a platform posts it.
+SEED_BODY: dict[str, Any] = {
+    "event": "call.completed",
+    "created_at": "2026-05-29T12:10:00Z",
+    "call": {
+        "id": "call_123",
+        "customer_id": "cust_123",
+        "application_id": "app_123",
+        "status": "completed",
+        "direction": "inbound",
+        "from": "+15551230001",
+        "to": "+15551230002",
+    },
+    "variables": {},
+    "data": {},
+}
+COMPLETED_AT = datetime(2026, 5, 29, 12, 10, tzinfo=UTC)
+T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
+RECEIVED = datetime(2026, 5, 29, 12, 10, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sa.Engine]:
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def webhook(
+    event: str = "call.completed",
+    *,
+    created_at: datetime = COMPLETED_AT,
+    call_id: str = "call_123",
+    **call: Any,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A validated event and the raw body it came from, as the web layer passes them."""
+    raw_call = {"id": call_id, **call}
+    body = {
+        "event": event,
+        "created_at": created_at.isoformat().replace("+00:00", "Z"),
+        "call": raw_call,
+        "variables": {},
+        "data": {},
+    }
+    return {**body, "created_at": created_at, "call": dict(raw_call)}, body
+
+
+def post(
+    engine: sa.Engine,
+    event: str = "call.completed",
+    *,
+    webhook_id: str | None = None,
+    received_at: datetime = RECEIVED,
+    **kwargs: Any,
+) -> bool:
+    validated, body = webhook(event, **kwargs)
+    return record_event(
+        engine, event=validated, body=body, webhook_id=webhook_id, received_at=received_at
+    )
+
+
+def served(
+    step: str,
+    *,
+    terminal: bool = False,
+    at: datetime = T0,
+    call_id: str = "call_123",
+    fallback_from: str | None = None,
+    fallback_reason: str | None = None,
+    **overrides: Any,
+) -> ServedAnswer:
+    fields: dict[str, Any] = {
+        "call_id": call_id,
+        "from_number": "+15551230001",
+        "to_number": "+15551230002",
+        "direction": "inbound",
+        "customer_id": None,
+        "application_id": None,
+        "at": at,
+        "dialect": "minivoice",
+        "flow": "h_menu",
+        "flow_version": "sha256:abc",
+        "step": step,
+        "terminal": terminal,
+        "request": {"call": {"id": call_id}, "input": {}, "variables": {"lang": "en"}},
+        "body": '{"actions": [{"hangup": {}}]}' if terminal else '{"actions": []}',
+        "duration_ms": 1.25,
+        "fallback_from": fallback_from,
+        "fallback_reason": fallback_reason,
+    }
+    fields.update(overrides)
+    return ServedAnswer(**fields)
+
+
+def count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def run_together(n: int, work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` in n threads released at once; return results, re-raise any error."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work()
+        except BaseException as exc:  # re-raised in the test's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
+
+
+# --- schema -----------------------------------------------------------------------
+
+
+def test_migration_creates_exactly_the_tables_metadata_describes(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_records_head_and_is_idempotent(database_url):
+    assert migrate.current(database_url) is None
+    migrate.upgrade(database_url)
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == migrate.head()
+
+
+def test_ping_needs_a_migrated_store(database_url):
+    engine = make_engine(database_url)
+    try:
+        with pytest.raises(sa.exc.DBAPIError):
+            ping(engine)
+        migrate.upgrade(engine)
+        ping(engine)
+    finally:
+        engine.dispose()
+
+
+def test_ping_raises_when_the_server_is_unreachable():
+    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            ping(engine)
+    finally:
+        engine.dispose()
+
+
+# --- engine -----------------------------------------------------------------------
+
+
+def test_the_store_does_not_import_the_web_layer():
+    code = (
+        "import sys, toneflow.store, toneflow.store.migrate;"
+        "bad = sorted(m for m in sys.modules if m == 'flask' or m.startswith('toneflow.web'));"
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u:p@db.invalid:5432/toneflow",
+        "postgresql://u:p@db.invalid:5432/toneflow",
+        "postgresql+psycopg://u:p@db.invalid:5432/toneflow",
+    ],
+    ids=["heroku-scheme", "bare-scheme", "psycopg-scheme"],
+)
+def test_postgres_urls_use_psycopg_and_creating_the_engine_does_not_connect(url):
+    engine = make_engine(url)  # db.invalid never resolves: connecting would fail here
+    assert engine.dialect.name == "postgresql"
+    assert engine.dialect.driver == "psycopg"
+    assert engine.url.host == "db.invalid"
+    engine.dispose()
+
+
+def test_sqlite_engine_creates_the_folder_but_not_the_database(tmp_path):
+    path = tmp_path / "instance" / "nested" / "toneflow.db"
+    engine = make_engine(f"sqlite:///{path}")
+    assert path.parent.is_dir()
+    assert not path.exists()
+    engine.dispose()
+
+
+def test_unsupported_database_is_refused():
+    with pytest.raises(ValueError, match="unsupported"):
+        make_engine("mysql://u@localhost/toneflow")
+
+
+def test_sqlite_runs_wal_full_sync_foreign_keys_and_a_busy_timeout(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite connection settings")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+
+
+def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite transaction mode")
+    statements: list[str] = []
+
+    def capture(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        record_answer(engine, served("menu"))
+        assert statements[0] == "BEGIN IMMEDIATE"
+        statements.clear()
+        get_call(engine, "call_123")
+        assert statements[0] == "BEGIN"
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+
+
+# --- events -----------------------------------------------------------------------
+
+
+def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine):
+    validated = {**SEED_BODY, "created_at": COMPLETED_AT, "call": dict(SEED_BODY["call"])}
+    stored = record_event(
+        engine, event=validated, body=SEED_BODY, webhook_id="msg_1", received_at=RECEIVED
+    )
+    assert stored is True
+    assert get_call(engine, "call_123") == {
+        "call_id": "call_123",
+        "flow": None,
+        "dialect": None,
+        "status": "completed",
+        "direction": "inbound",
+        "from": "+15551230001",
+        "to": "+15551230002",
+        "customer_id": "cust_123",
+        "application_id": "app_123",
+        "first_seen": "2026-05-29T12:10:01Z",
+        "last_seen": "2026-05-29T12:10:01Z",
+        "completed_at": "2026-05-29T12:10:00Z",
+        "last_step": None,
+        "outcome": {"kind": "never_answered", "step": None, "reason": None},
+        "answers": [],
+        "events": [
+            {
+                "received_at": "2026-05-29T12:10:01Z",
+                "webhook_id": "msg_1",
+                "event": "call.completed",
+                "created_at": "2026-05-29T12:10:00Z",
+                "body": SEED_BODY,
+            }
+        ],
+    }
+
+
+def test_extra_fields_in_the_body_are_stored_as_received(engine):
+    validated, body = webhook(status="completed")
+    body["platform_extra"] = {"nested": [1, 2, {"k": "v"}]}
+    body["call"]["sip_headers"] = {"X-Foo": "bar"}
+    record_event(engine, event=validated, body=body, webhook_id=None, received_at=RECEIVED)
+    assert get_call(engine, "call_123")["events"][0]["body"] == body
+
+
+def test_unknown_call_is_none(engine):
+    assert get_call(engine, "nope") is None
+
+
+def test_redelivery_with_the_same_webhook_id_is_stored_once_and_changes_nothing(engine):
+    assert post(engine, "call.answered", webhook_id="msg_1", status="in-progress") is True
+    # Same id, even with a different payload: it is the same delivery.
+    later = COMPLETED_AT + timedelta(minutes=5)
+    assert post(engine, webhook_id="msg_1", created_at=later, status="completed") is False
+    record = get_call(engine, "call_123")
+    assert len(record["events"]) == 1
+    assert record["status"] == "in-progress"
+    assert record["completed_at"] is None
+    assert record["last_seen"] == "2026-05-29T12:10:01Z"
+
+
+def test_redelivery_without_webhook_id_is_matched_on_event_call_and_created_at(engine):
+    assert post(engine, received_at=RECEIVED) is True
+    # The same instant written with another offset is the same event.
+    same_instant = COMPLETED_AT.astimezone(timezone(timedelta(hours=2)))
+    assert post(engine, created_at=same_instant, received_at=RECEIVED + timedelta(1)) is False
+    # A different event name, call or time is a new event.
+    assert post(engine, "call.hangup") is True
+    assert post(engine, call_id="call_456") is True
+    assert post(engine, created_at=COMPLETED_AT + timedelta(seconds=1)) is True
+    assert count(engine, events) == 4
+    assert get_call(engine, "call_123")["last_seen"] == "2026-05-29T12:10:01Z"
+
+
+def test_dedupe_keys():
+    key = dedupe_key(event="e", call_id="c", created_at=COMPLETED_AT, webhook_id="msg_1")
+    assert key == "webhook-id:msg_1"
+    by_content = dedupe_key(event="e", call_id="c", created_at=COMPLETED_AT, webhook_id=None)
+    assert by_content.startswith("event:")
+    assert by_content == dedupe_key(
+        event="e",
+        call_id="c",
+        created_at=COMPLETED_AT.astimezone(timezone(timedelta(hours=-5))),
+        webhook_id="",
+    )
+    long_key = dedupe_key(event="e", call_id="c", created_at=COMPLETED_AT, webhook_id="x" * 500)
+    assert long_key.startswith("webhook-id-sha256:")
+    assert len(long_key) <= 255
+
+
+def test_a_late_older_event_never_rewrites_a_newer_status(engine):
+    post(engine, created_at=COMPLETED_AT, status="completed")
+    # Redelivered late: created before the completion, arriving after it.
+    post(engine, "call.answered", created_at=COMPLETED_AT - timedelta(minutes=9), status="answered")
+    record = get_call(engine, "call_123")
+    assert record["status"] == "completed"
+    assert record["completed_at"] == "2026-05-29T12:10:00Z"
+    # Timeline is in created_at order whatever the arrival order.
+    assert [e["event"] for e in record["events"]] == ["call.answered", "call.completed"]
+
+
+def test_a_newer_or_equally_new_event_does_change_the_status(engine):
+    post(engine, "call.ringing", created_at=T0, status="ringing")
+    post(engine, "call.answered", created_at=T0 + timedelta(seconds=5), status="answered")
+    assert get_call(engine, "call_123")["status"] == "answered"
+    post(engine, "call.bridged", created_at=T0 + timedelta(seconds=5), status="bridged")
+    assert get_call(engine, "call_123")["status"] == "bridged"
+    # An event with no status says nothing about it.
+    post(engine, "call.dtmf", created_at=T0 + timedelta(seconds=9))
+    assert get_call(engine, "call_123")["status"] == "bridged"
+
+
+def test_call_completed_without_a_status_sets_completed(engine):
+    post(engine)
+    record = get_call(engine, "call_123")
+    assert record["status"] == "completed"
+    assert record["completed_at"] == "2026-05-29T12:10:00Z"
+
+
+def test_completion_time_is_set_once(engine):
+    post(engine, created_at=COMPLETED_AT, status="completed")
+    post(engine, created_at=COMPLETED_AT + timedelta(minutes=1), status="failed")
+    record = get_call(engine, "call_123")
+    assert record["status"] == "failed"
+    assert record["completed_at"] == "2026-05-29T12:10:00Z"
+
+
+def test_events_fill_call_fields_the_answers_left_empty(engine):
+    record_answer(engine, served("menu", from_number=None, to_number=""))
+    post(engine, status="completed", **{"from": "+1555000", "to": "+1555111"})
+    post(
+        engine,
+        "call.note",
+        created_at=COMPLETED_AT + timedelta(seconds=1),
+        direction="outbound",
+        **{"from": "+1999"},
+    )
+    record = get_call(engine, "call_123")
+    assert record["from"] == "+1555000"  # filled once, then kept
+    assert record["to"] == "+1555111"
+    assert record["direction"] == "inbound"  # the answer had already said
+
+
+def test_times_read_back_as_aware_utc(engine):
+    offset = timezone(timedelta(hours=-4))
+    post(
+        engine,
+        created_at=COMPLETED_AT.astimezone(offset),
+        received_at=RECEIVED.astimezone(offset),
+    )
+    record_answer(engine, served("menu", at=T0.astimezone(offset)))
+    with engine.connect() as conn:
+        created_at = conn.execute(sa.select(events.c.created_at)).scalar_one()
+        at = conn.execute(sa.select(answers.c.at)).scalar_one()
+    assert created_at == COMPLETED_AT
+    assert created_at.utcoffset() == timedelta(0)
+    assert at.utcoffset() == timedelta(0)
+    record = get_call(engine, "call_123")
+    assert record["completed_at"] == "2026-05-29T12:10:00Z"
+    assert record["answers"][0]["at"] == "2026-05-29T12:00:00Z"
+
+
+def test_naive_times_and_bad_call_ids_are_refused(engine):
+    with pytest.raises(ValueError, match="aware"):
+        record_answer(engine, served("menu", at=datetime(2026, 5, 29, 12, 0)))
+    with pytest.raises(ValueError, match="aware"):
+        post(engine, received_at=datetime(2026, 5, 29, 12, 0))
+    with pytest.raises(ValueError, match="128"):
+        post(engine, call_id="c" * 129)
+    with pytest.raises(ValueError, match="call id"):
+        record_answer(engine, served("menu", call_id=""))
+    assert count(engine, events) == 0
+
+
+# --- answers and outcomes ---------------------------------------------------------
+
+
+def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
+    record_answer(engine, served("menu", at=T0))
+    record_answer(engine, served("done", terminal=True, at=T0 + timedelta(seconds=7)))
+    record = get_call(engine, "call_123")
+    assert record["flow"] == "h_menu"
+    assert record["dialect"] == "minivoice"
+    assert record["first_seen"] == "2026-05-29T12:00:00Z"
+    assert record["last_seen"] == "2026-05-29T12:00:07Z"
+    assert record["last_step"] == "done"
+    assert record["answers"] == [
+        {
+            "at": "2026-05-29T12:00:00Z",
+            "dialect": "minivoice",
+            "flow": "h_menu",
+            "flow_version": "sha256:abc",
+            "step": "menu",
+            "request": {"call": {"id": "call_123"}, "input": {}, "variables": {"lang": "en"}},
+            "body": '{"actions": []}',
+            "duration_ms": 1.25,
+            "fallback_from": None,
+            "fallback_reason": None,
+        },
+        {
+            "at": "2026-05-29T12:00:07Z",
+            "dialect": "minivoice",
+            "flow": "h_menu",
+            "flow_version": "sha256:abc",
+            "step": "done",
+            "request": {"call": {"id": "call_123"}, "input": {}, "variables": {"lang": "en"}},
+            "body": '{"actions": [{"hangup": {}}]}',
+            "duration_ms": 1.25,
+            "fallback_from": None,
+            "fallback_reason": None,
+        },
+    ]
+
+
+def test_outcome_in_progress(engine):
+    record_answer(engine, served("menu"))
+    post(engine, "call.answered", status="answered", created_at=T0)
+    record = get_call(engine, "call_123")
+    assert record["outcome"] == {"kind": "in_progress", "step": "menu", "reason": None}
+    assert record["completed_at"] is None
+
+
+def test_outcome_finished(engine):
+    record_answer(engine, served("menu"))
+    record_answer(engine, served("done", terminal=True, at=T0 + timedelta(seconds=3)))
+    post(engine)
+    record = get_call(engine, "call_123")
+    assert record["outcome"] == {"kind": "finished", "step": "done", "reason": None}
+
+
+def test_outcome_abandoned(engine):
+    record_answer(engine, served("connect"))
+    record_answer(engine, served("menu", at=T0 + timedelta(seconds=3)))
+    post(engine, status="completed")
+    record = get_call(engine, "call_123")
+    assert record["last_step"] == "menu"
+    assert record["outcome"] == {"kind": "abandoned", "step": "menu", "reason": None}
+
+
+def test_outcome_fell_back_names_the_first_step_that_could_not_render(engine):
+    record_answer(engine, served("menu"))
+    record_answer(
+        engine,
+        served(
+            "sorry",
+            terminal=True,
+            at=T0 + timedelta(seconds=1),
+            fallback_from="connect",
+            fallback_reason="undefined variable: confirmation_code",
+        ),
+    )
+    record_answer(
+        engine,
+        served(
+            "sorry",
+            terminal=True,
+            at=T0 + timedelta(seconds=2),
+            fallback_from="route",
+            fallback_reason="no case matched",
+        ),
+    )
+    expected = {
+        "kind": "fell_back",
+        "step": "connect",
+        "reason": "undefined variable: confirmation_code",
+    }
+    assert get_call(engine, "call_123")["outcome"] == expected
+    post(engine)  # completion does not hide the fallback
+    record = get_call(engine, "call_123")
+    assert record["outcome"] == expected
+    assert record["last_step"] == "sorry"
+    assert [a["fallback_from"] for a in record["answers"]] == [None, "connect", "route"]
+
+
+def test_outcome_never_answered_with_only_events(engine):
+    post(engine, "call.ringing", created_at=T0, status="ringing")
+    record = get_call(engine, "call_123")
+    assert record["outcome"] == {"kind": "never_answered", "step": None, "reason": None}
+    assert record["first_seen"] == record["last_seen"] == "2026-05-29T12:10:01Z"
+    post(engine)
+    record = get_call(engine, "call_123")
+    assert record["outcome"] == {"kind": "never_answered", "step": None, "reason": None}
+
+
+def test_answers_after_completion_are_logged_but_do_not_move_last_step(engine):
+    record_answer(engine, served("menu"))
+    post(engine)
+    record_answer(engine, served("done", terminal=True, at=COMPLETED_AT + timedelta(seconds=1)))
+    record = get_call(engine, "call_123")
+    assert [a["step"] for a in record["answers"]] == ["menu", "done"]
+    assert record["last_step"] == "menu"
+    assert record["outcome"] == {"kind": "abandoned", "step": "menu", "reason": None}
+    assert record["last_seen"] == "2026-05-29T12:10:01Z"
+
+
+@pytest.mark.parametrize(
+    ("state", "expected"),
+    [
+        ({"completed": False, "last_step": "menu"}, ("in_progress", "menu", None)),
+        ({"completed": False, "last_step": None}, ("never_answered", None, None)),
+        ({"completed": True, "last_step": None}, ("never_answered", None, None)),
+        ({"completed": True, "last_step": "done", "terminal": True}, ("finished", "done", None)),
+        ({"completed": True, "last_step": "menu"}, ("abandoned", "menu", None)),
+        (
+            {"completed": True, "last_step": "sorry", "terminal": True, "fallback": "x"},
+            ("fell_back", "x", "why"),
+        ),
+        ({"completed": False, "last_step": "sorry", "fallback": "x"}, ("fell_back", "x", "why")),
+    ],
+)
+def test_derive_outcome(state, expected):
+    fallback = state.get("fallback")
+    outcome = derive_outcome(
+        completed=state["completed"],
+        last_step=state["last_step"],
+        last_step_terminal=state.get("terminal", False),
+        fallback_step=fallback,
+        fallback_reason="why" if fallback else None,
+    )
+    assert (outcome["kind"], outcome["step"], outcome["reason"]) == expected
+
+
+# --- concurrency ------------------------------------------------------------------
+
+
+def test_concurrent_redeliveries_store_exactly_one_event(engine):
+    validated, body = webhook(status="completed", direction="inbound")
+
+    def deliver() -> bool:
+        return record_event(
+            engine, event=validated, body=body, webhook_id=None, received_at=RECEIVED
+        )
+
+    results = run_together(8, deliver)
+    assert sorted(results) == [False] * 7 + [True]
+    assert count(engine, events) == 1
+    assert get_call(engine, "call_123")["status"] == "completed"
+
+
+def test_concurrent_redeliveries_by_webhook_id_store_exactly_one_event(engine):
+    def deliver() -> bool:
+        return post(engine, webhook_id="msg_same")
+
+    results = run_together(8, deliver)
+    assert results.count(True) == 1
+    assert count(engine, events) == 1
+
+
+def test_concurrent_first_answers_to_one_call_all_get_logged(engine):
+    results = run_together(8, lambda: record_answer(engine, served("menu")))
+    assert results == [None] * 8
+    assert count(engine, answers) == 8
+    assert get_call(engine, "call_123")["last_step"] == "menu"

@@ -1,0 +1,110 @@
+"""``toneflow dtmf``: convert, time and check DTMF sequences from the command line.
+
+A thin shell over ``toneflow.dtmf``: no Flask app context is needed, so support
+staff can answer "what will the far end hear?" without a server or a database.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import NoReturn
+
+import click
+
+from toneflow.dtmf import (
+    DEFAULT_MAX_DIGITS,
+    DIALECTS,
+    DtmfError,
+    Timeline,
+    TimelineWarning,
+    convert,
+    parse,
+    timeline,
+)
+
+_DIALECT = click.Choice(DIALECTS)
+_MS = click.IntRange(min=0)
+
+
+def _fail(error: ValueError) -> NoReturn:
+    """Report a rule the input breaks on stderr and exit 1, as scripts expect."""
+    click.echo(f"error: {error}", err=True)
+    raise click.exceptions.Exit(1)
+
+
+def _echo_warnings(warnings: tuple[TimelineWarning, ...]) -> None:
+    for warning in warnings:
+        where = f"position {warning.position}: " if warning.position is not None else ""
+        click.echo(f"warning: {where}{warning.message}")
+
+
+@click.group(name="dtmf")
+def dtmf() -> None:
+    """Parse, convert and time DTMF sequences in any supported dialect."""
+
+
+@dtmf.command("convert")
+@click.argument("text")
+@click.option("--from", "from_dialect", type=_DIALECT, required=True, help="Dialect of TEXT.")
+@click.option("--to", "to_dialect", type=_DIALECT, required=True, help="Dialect to write.")
+@click.option(
+    "--round-up",
+    is_flag=True,
+    help="Lengthen pauses the target cannot express exactly (never shortens them).",
+)
+def convert_command(text: str, from_dialect: str, to_dialect: str, round_up: bool) -> None:
+    """Print TEXT re-spelled in another dialect, or fail naming the character."""
+    try:
+        click.echo(convert(text, from_dialect, to_dialect, round_up=round_up))
+    except DtmfError as error:
+        _fail(error)
+
+
+@dtmf.command("timeline")
+@click.argument("text")
+@click.option("--dialect", type=_DIALECT, default="minivoice", show_default=True)
+@click.option("--tone-ms", type=click.IntRange(min=1), default=100, show_default=True)
+@click.option("--gap-ms", type=_MS, default=100, show_default=True)
+@click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
+def timeline_command(
+    text: str, dialect: str, tone_ms: int, gap_ms: int, pause_before_ms: int, as_json: bool
+) -> None:
+    """Show when each key of TEXT sounds, the total time, and timing warnings."""
+    try:
+        seq = parse(text, dialect)
+    except DtmfError as error:
+        _fail(error)
+    result = timeline(
+        seq, tone_ms=tone_ms, gap_ms=gap_ms, pause_before_ms=pause_before_ms, dialect=dialect
+    )
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), indent=2))
+    else:
+        _echo_table(result)
+
+
+def _echo_table(result: Timeline) -> None:
+    click.echo(f"{'key':<4}{'position':>9}{'start ms':>10}{'end ms':>10}")
+    for tone in result.tones:
+        click.echo(f"{tone.key:<4}{tone.position:>9}{tone.start_ms:>10}{tone.end_ms:>10}")
+    click.echo(f"total: {result.total_ms} ms")
+    _echo_warnings(result.warnings)
+
+
+@dtmf.command("check")
+@click.argument("text")
+@click.option("--dialect", type=_DIALECT, required=True)
+@click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
+@click.option(
+    "--max-length", type=click.IntRange(min=1), default=DEFAULT_MAX_DIGITS, show_default=True
+)
+def check_command(text: str, dialect: str, pause_before_ms: int, max_length: int) -> None:
+    """Validate TEXT for DIALECT: print ok and any timing warnings, or fail (exit 1)."""
+    try:
+        seq = parse(text, dialect, max_length=max_length)
+    except DtmfError as error:
+        _fail(error)
+    click.echo("ok")
+    _echo_warnings(timeline(seq, pause_before_ms=pause_before_ms, dialect=dialect).warnings)

@@ -1,0 +1,58 @@
+"""Configuration: defaults, then the environment, then what the caller passes in.
+
+Read once, in :func:`load_config`, so the web app and the CLI commands that need no app
+(``toneflow db upgrade``) agree on every value.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Config
+
+from toneflow.dtmf import DEFAULT_MAX_DIGITS
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    "DATABASE_URL": f"sqlite:///{PROJECT_ROOT / 'instance' / 'toneflow.db'}",
+    "FLOWS_DIR": "flows",
+    "PUBLIC_URL": None,
+    "LOG_FORMAT": None,  # None: json under gunicorn or when not on a terminal, else console
+    "LOG_LEVEL": "info",
+    "WEBHOOK_SECRET": None,
+    "MAX_DIGITS": DEFAULT_MAX_DIGITS,
+    "MAX_BODY_BYTES": 1_048_576,
+}
+
+#: Settings read from unprefixed variables, by long-standing platform convention.
+UNPREFIXED = ("DATABASE_URL", "PORT")
+PREFIX = "TONEFLOW_"
+
+
+class ConfigError(ValueError):
+    """A setting has a value the app cannot run with."""
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Defaults, overlaid by ``TONEFLOW_*`` (and ``DATABASE_URL``), overlaid by ``overrides``."""
+    config = Config(PROJECT_ROOT, DEFAULTS)
+    for name in UNPREFIXED:
+        if name in os.environ:
+            config[name] = os.environ[name]
+    # Flask's own reader: values are parsed as JSON when they parse (`128` is a number).
+    config.from_prefixed_env(PREFIX.rstrip("_"))
+    config.update(overrides or {})
+    _check(config)
+    return dict(config)
+
+
+def _check(config: dict[str, Any]) -> None:
+    for name in ("MAX_DIGITS", "MAX_BODY_BYTES"):
+        value = config[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
+    if config["LOG_FORMAT"] not in (None, "json", "console"):
+        raise ConfigError("TONEFLOW_LOG_FORMAT must be 'json' or 'console'")

@@ -1,0 +1,179 @@
+"""Turn one flow file's text into a compiled :class:`~toneflow.flows.model.Flow`.
+
+Every problem found is returned with its file position; a flow is only produced when
+there are no errors. This is the code both start-up and ``toneflow lint`` run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path as FilePath
+from typing import Any
+
+from marshmallow import ValidationError
+
+from schemas.base import KEY_PROBLEMS, did_you_mean
+from schemas.fields import digit_limit
+from schemas.flow import FlowFileSchema
+from toneflow.flows import model
+from toneflow.flows.problems import ERROR, Problem
+from toneflow.flows.source import Path, Source, SourceError, read_source
+
+#: A flow file larger than this is refused before parsing.
+MAX_FLOW_BYTES = 1_048_576
+
+
+def _flatten(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Walk marshmallow's nested error messages, yielding (path, message) pairs."""
+    if isinstance(messages, dict):
+        for key, inner in messages.items():
+            yield from _flatten(inner, (*path, key))
+    elif isinstance(messages, list):
+        for message in messages:
+            yield from _flatten(message, path)
+    else:
+        yield path, str(messages)
+
+
+def _describe(path: Path) -> str:
+    """``steps.connect[1].send_digits.digits``: where in the flow a message applies."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+class _Compiler:
+    def __init__(self, file: str, source: Source) -> None:
+        self.file = file
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def error(self, path: Path, message: str, *, at_key: bool = False) -> None:
+        mark = self.source.mark_for(path, at_key=at_key)
+        where = _describe(path)
+        text = f"{where}: {message}" if where and not message.startswith(where) else message
+        self.problems.append(Problem(self.file, mark.line, mark.column, ERROR, text))
+
+    def validate(self) -> dict | None:
+        if not isinstance(self.source.data, dict):
+            self.error((), "a flow file is a mapping with at least `steps`")
+            return None
+        try:
+            return FlowFileSchema().load(self.source.data)
+        except ValidationError as err:
+            for path, message in _flatten(err.messages, ()):
+                self.error(path, message, at_key=message.startswith(KEY_PROBLEMS))
+            return None
+
+    def check_references(self) -> None:
+        """Every step a flow names must exist. Read from the raw data, so these errors
+        are reported even when other parts of the file failed validation."""
+        data = self.source.data
+        steps = data.get("steps") if isinstance(data, dict) else None
+        if not isinstance(steps, dict):
+            return
+        for path, target, what in _references(data, steps):
+            if isinstance(target, str) and target not in steps:
+                self.error(
+                    path,
+                    f"{what} names step '{target}', which does not exist"
+                    f"{did_you_mean(target, list(steps))}",
+                )
+
+
+def _references(data: dict, steps: dict) -> Iterator[tuple[Path, Any, str]]:
+    """Every (path, step name, what names it) in a flow file's raw data."""
+    for key in ("start", "fallback"):
+        if key in data:
+            yield (key,), data[key], key
+    for name, body in steps.items():
+        if isinstance(body, dict):
+            cases = body.get("cases")
+            for case, target in cases.items() if isinstance(cases, dict) else ():
+                yield ("steps", name, "cases", case), target, f"case '{case}'"
+            if "default" in body:
+                yield ("steps", name, "default"), body["default"], "default"
+            continue
+        for index, action in enumerate(body if isinstance(body, list) else ()):
+            if not isinstance(action, dict):
+                continue
+            redirect = action.get("redirect")
+            if isinstance(redirect, dict):
+                yield ("steps", name, index, "redirect", "step"), redirect.get("step"), "redirect"
+            elif redirect is not None:
+                yield ("steps", name, index, "redirect"), redirect, "redirect"
+            collect = action.get("collect_digits")
+            if isinstance(collect, dict) and "next" in collect:
+                yield ("steps", name, index, "collect_digits", "next"), collect["next"], "next"
+
+
+def _steps(loaded: dict) -> dict[str, model.Step]:
+    return {
+        name: model.Step(name, switch=body)
+        if isinstance(body, model.Switch)
+        else model.Step(name, actions=body)
+        for name, body in loaded["steps"].items()
+    }
+
+
+def flow_version(data: bytes) -> str:
+    """A content hash, so a call's timeline says exactly which file served it."""
+    return hashlib.sha256(data).hexdigest()[:12]
+
+
+def compile_flow(
+    name: str, file: str, data: bytes, *, max_digits: int
+) -> tuple[model.Flow | None, list[Problem]]:
+    """Compile one flow file's bytes. Returns the flow (or None) and every problem found."""
+    problems: list[Problem] = []
+    if not model.NAME_PATTERN.match(name):
+        problems.append(
+            Problem(
+                file,
+                1,
+                1,
+                ERROR,
+                f"the file name '{name}' is not a valid flow "
+                "name: use lowercase letters, digits, '_' and '-'",
+            )
+        )
+    if len(data) > MAX_FLOW_BYTES:
+        return None, [
+            *problems,
+            Problem(file, 1, 1, ERROR, f"the file is larger than {MAX_FLOW_BYTES} bytes"),
+        ]
+    try:
+        source = read_source(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        return None, [*problems, Problem(file, 1, 1, ERROR, f"the file is not UTF-8: {err}")]
+    except SourceError as err:
+        mark = err.mark
+        return None, [*problems, Problem(file, mark.line, mark.column, ERROR, err.message)]
+
+    compiler = _Compiler(file, source)
+    with digit_limit(max_digits):
+        loaded = compiler.validate()
+    compiler.check_references()
+    problems += compiler.problems
+    if loaded is None or problems:
+        return None, problems
+    steps = _steps(loaded)
+    flow = model.Flow(
+        name=name,
+        path=file,
+        version=flow_version(data),
+        steps=steps,
+        start=loaded.get("start") or next(iter(steps)),
+        party=loaded.get("party", model.DEFAULT_PARTY),
+        fallback=loaded.get("fallback"),
+        description=loaded.get("description"),
+        vars=loaded.get("vars", {}),
+    )
+    return flow, problems
+
+
+def compile_file(path: FilePath, *, max_digits: int) -> tuple[model.Flow | None, list[Problem]]:
+    """Compile the flow file at ``path``; its name is the file stem."""
+    return compile_flow(path.stem, str(path), path.read_bytes(), max_digits=max_digits)

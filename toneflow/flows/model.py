@@ -1,0 +1,137 @@
+"""The compiled shape of a flow: plain frozen data that the answer engine walks.
+
+Schemas (``schemas/flow.py``) build these objects from YAML; nothing here knows about
+YAML, HTTP or SQL, so the same objects serve calls, lint and offline flow tests.
+A field whose value is a :class:`TemplateSource` is filled in per request.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+PARTIES = ("caller", "callee", "all")
+DEFAULT_PARTY = "callee"
+
+
+def is_template(text: str) -> bool:
+    """Say whether a string holds Jinja2 syntax and so must be rendered per request."""
+    return "{{" in text or "{%" in text or "{#" in text
+
+
+@dataclass(frozen=True)
+class TemplateSource:
+    """A templated value as written, with the field that validates what it renders to.
+
+    Keeping the field means a rendered value is checked by exactly the rule a literal
+    value was checked by at load time, with no second copy of that rule.
+    """
+
+    text: str
+    validator: Any = field(compare=False, repr=False)
+    compiled: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class SendDigits:
+    kind: ClassVar[str] = "send_digits"
+    digits: str
+    pause_before_ms: int | None = None
+    party: str | None = None
+
+
+@dataclass(frozen=True)
+class Speak:
+    kind: ClassVar[str] = "speak"
+    text: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Play:
+    kind: ClassVar[str] = "play"
+    url: str
+
+
+@dataclass(frozen=True)
+class CollectDigits:
+    kind: ClassVar[str] = "collect_digits"
+    max_digits: int
+    timeout_ms: int
+    next: str
+    finish_on_key: str | None = None
+
+
+@dataclass(frozen=True)
+class Redirect:
+    kind: ClassVar[str] = "redirect"
+    step: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    kind: ClassVar[str] = "transfer"
+    to: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    kind: ClassVar[str] = "hangup"
+
+
+Action = SendDigits | Speak | Play | CollectDigits | Redirect | Transfer | Hangup
+
+#: Actions after which the call moves on to another step: a step holding one is not terminal.
+LEADS_ON = (Redirect, CollectDigits)
+
+
+def templated_fields(action: Action) -> list[str]:
+    """Name the fields of an action that hold templates."""
+    return [f.name for f in fields(action) if isinstance(getattr(action, f.name), TemplateSource)]
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A step decided on the server: render ``expression``, pick a case or the default."""
+
+    expression: TemplateSource | str
+    cases: dict[str, str]
+    default: str | None = None
+
+
+@dataclass
+class Step:
+    """One named step: either a list of actions or a switch."""
+
+    name: str
+    actions: tuple[Action, ...] = ()
+    switch: Switch | None = None
+
+    @property
+    def terminal(self) -> bool:
+        """A step is terminal when nothing in it leads on to another step."""
+        return self.switch is None and not any(isinstance(a, LEADS_ON) for a in self.actions)
+
+    @property
+    def is_static(self) -> bool:
+        """A static step renders to the same bytes for every request."""
+        return self.switch is None and not any(templated_fields(a) for a in self.actions)
+
+
+@dataclass
+class Flow:
+    """A whole flow file, compiled."""
+
+    name: str
+    path: str
+    version: str
+    steps: dict[str, Step]
+    start: str
+    party: str = DEFAULT_PARTY
+    fallback: str | None = None
+    description: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    #: Rendered bodies of static steps, keyed by (step, dialect, base URL).
+    cache: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)

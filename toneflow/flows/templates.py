@@ -1,0 +1,45 @@
+"""Jinja2 for flow values: sandboxed, strict about undefined names, compiled once.
+
+Output is not HTML-escaped here because it is never HTML: the renderers put every value
+through ``json`` or ElementTree, which escape for their own formats.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+#: The names a template may use; anything else is an error at load time.
+CONTEXT_NAMES = ("call", "variables", "input", "vars")
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be compiled, or that uses a name outside the context."""
+
+
+@cache
+def environment() -> ImmutableSandboxedEnvironment:
+    """One shared sandbox: no attribute access to Python internals, no mutation."""
+    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+
+
+def compile_template(text: str) -> Any:
+    """Compile ``text``; refuse syntax errors and names the context does not have."""
+    env = environment()
+    try:
+        # Unknown filters and tests surface while names are collected (a subclass of
+        # TemplateSyntaxError), so both steps sit inside the same guard.
+        names = meta.find_undeclared_variables(env.parse(text))
+        compiled = env.from_string(text)
+    except TemplateSyntaxError as err:
+        raise TemplateProblem(f"template error: {err.message}") from err
+    unknown = sorted(names - set(CONTEXT_NAMES))
+    if unknown:
+        raise TemplateProblem(
+            f"template uses {', '.join(repr(n) for n in unknown)}, which is not in the "
+            f"template context ({', '.join(CONTEXT_NAMES)})"
+        )
+    return compiled

@@ -1,0 +1,66 @@
+"""OzML XML for Ozeki: ``<Response>`` with one element per action, built with ElementTree.
+
+Every value goes in as element text or an attribute, so ElementTree escapes it; nothing
+is ever formatted into XML by hand. Digits follow :mod:`toneflow.dtmf`'s OzML rules.
+"""
+
+from __future__ import annotations
+
+from xml.etree.ElementTree import Element, SubElement, tostring
+
+from toneflow import dtmf
+from toneflow.flows import model
+from toneflow.render import RenderError, StepUrl
+
+CONTENT_TYPE = "application/xml; charset=utf-8"
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+
+
+def _text(parent: Element, tag: str, text: str, **attributes: str) -> None:
+    SubElement(parent, tag, attributes).text = text
+
+
+def _send_digits(root: Element, action: model.SendDigits, party: str) -> None:
+    try:
+        sequence = dtmf.parse(action.digits, "minivoice")
+        segments = dtmf.ozml_segments(sequence, pause_before_ms=action.pause_before_ms or 0)
+    except dtmf.DtmfError as err:
+        raise RenderError(f"send_digits cannot be served as OzML: {err}") from err
+    root.extend(dtmf.ozml_elements(segments, action.party or party))
+
+
+def _append(root: Element, action: model.Action, step_url: StepUrl, party: str) -> None:
+    match action:
+        case model.SendDigits():
+            _send_digits(root, action, party)
+        case model.Speak(text=text, language=language):
+            _text(root, "Speak", text, **({"Language": language} if language else {}))
+        case model.Play(url=url):
+            _text(root, "Play", url)
+        case model.CollectDigits():
+            SubElement(
+                root,
+                "UserInput",
+                {
+                    "Digits": str(action.max_digits),
+                    "Timeout": str(dtmf.whole_seconds(action.timeout_ms)),
+                    "ForwardToUrl": step_url(action.next),
+                },
+            )
+        case model.Redirect(step=step):
+            _text(root, "GoTo", step_url(step))
+        case model.Transfer(to=to):
+            _text(root, "BlindTransfer", to)
+        case model.Hangup():
+            SubElement(root, "Hangup")
+        case _:
+            raise TypeError(f"no OzML rendering for {action!r}")
+
+
+def render(actions: tuple[model.Action, ...], *, step_url: StepUrl, party: str) -> bytes:
+    """The whole answer body, with the XML declaration the contract fixes."""
+    root = Element("Response")
+    for action in actions:
+        _append(root, action, step_url, party)
+    # Long form (<Hangup></Hangup>) as in Ozeki's own examples.
+    return DECLARATION + tostring(root, encoding="unicode", short_empty_elements=False).encode()

@@ -1,0 +1,396 @@
+"""Record what happened on a call, and read one call back as the contract's record.
+
+Every write is one short transaction that appends a row (an answer or an event) and
+brings the call's summary row up to date, so the summary can never disagree with the
+rows it summarises. The summary updates are written as SQL expressions over the row's
+current values (fill if null, keep the later time, compare ``status_at``), so they are
+correct however concurrent writers interleave: each UPDATE sees the latest committed
+row, on PostgreSQL under the row lock and on SQLite under the immediate write lock.
+
+Rules the contract sets, each in one place here:
+
+* redelivered events are stored once (``dedupe_key``, insert-or-nothing);
+* an event changes ``status`` only if it is not older than the one that set it;
+* ``call.completed`` fixes ``last_step``: later answers are logged but don't move it;
+* the first fallback served is the one the outcome reports (:func:`derive_outcome`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
+
+from toneflow.store.engine import reading
+from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers, calls, events
+
+COMPLETED_EVENT = "call.completed"
+COMPLETED_STATUS = "completed"
+
+# Event "call" fields copied onto the call row -> the column they fill.
+_EVENT_CALL_FIELDS = {
+    "direction": "direction",
+    "from": "from_number",
+    "to": "to_number",
+    "customer_id": "customer_id",
+    "application_id": "application_id",
+}
+
+
+@dataclass(frozen=True)
+class ServedAnswer:
+    """One answer as served: what the web layer hands the store after responding."""
+
+    call_id: str
+    from_number: str | None
+    to_number: str | None
+    direction: str | None
+    customer_id: str | None
+    application_id: str | None
+    at: datetime  # aware; when the answer was served
+    dialect: str
+    flow: str
+    flow_version: str
+    step: str  # the step whose actions were served (the fallback step, on a fallback)
+    terminal: bool  # nothing in the step leads on: no redirect, no collect_digits
+    request: dict[str, Any]
+    body: str  # the exact bytes sent, as text
+    duration_ms: float
+    fallback_from: str | None = None  # the step that could not render
+    fallback_reason: str | None = None
+
+
+def record_answer(engine: Engine, answer: ServedAnswer) -> None:
+    """Log one served answer and bring its call's summary up to date, atomically."""
+    _check_call_id(answer.call_id)
+    at = _aware(answer.at, "answer.at")
+    fields = _present(
+        direction=answer.direction,
+        from_number=answer.from_number,
+        to_number=answer.to_number,
+        customer_id=answer.customer_id,
+        application_id=answer.application_id,
+    )
+    c = calls.c
+    is_open = c.completed_at.is_(None)
+    values: dict[str, Any] = {
+        # Flow and dialect follow the last step served; completion freezes all three.
+        "flow": sa.case((is_open, _lit(c.flow, answer.flow)), else_=_fill(c.flow, answer.flow)),
+        "dialect": sa.case(
+            (is_open, _lit(c.dialect, answer.dialect)), else_=_fill(c.dialect, answer.dialect)
+        ),
+        "last_step": sa.case((is_open, _lit(c.last_step, answer.step)), else_=c.last_step),
+        "last_step_terminal": sa.case(
+            (is_open, _lit(c.last_step_terminal, answer.terminal)), else_=c.last_step_terminal
+        ),
+        "first_seen": _earliest(c.first_seen, at),
+        "last_seen": _latest(c.last_seen, at),
+        **_fills(fields),
+    }
+    if answer.fallback_from is not None:
+        first_fallback = c.fallback_step.is_(None)
+        values["fallback_step"] = sa.case(
+            (first_fallback, _lit(c.fallback_step, answer.fallback_from)), else_=c.fallback_step
+        )
+        values["fallback_reason"] = sa.case(
+            (first_fallback, _lit(c.fallback_reason, answer.fallback_reason)),
+            else_=c.fallback_reason,
+        )
+
+    with engine.begin() as conn:
+        _ensure_call(
+            conn,
+            answer.call_id,
+            seen_at=at,
+            flow=answer.flow,
+            dialect=answer.dialect,
+            **fields,
+        )
+        # Update the call before inserting the answer: on PostgreSQL the row lock taken
+        # here orders concurrent answers to one call, so answer ids follow serving order.
+        conn.execute(sa.update(calls).where(c.call_id == answer.call_id).values(values))
+        conn.execute(
+            sa.insert(answers).values(
+                call_id=answer.call_id,
+                at=at,
+                dialect=answer.dialect,
+                flow=answer.flow,
+                flow_version=answer.flow_version,
+                step=answer.step,
+                terminal=answer.terminal,
+                request=answer.request,
+                body=answer.body,
+                duration_ms=answer.duration_ms,
+                fallback_from=answer.fallback_from,
+                fallback_reason=answer.fallback_reason,
+            )
+        )
+
+
+def record_event(
+    engine: Engine,
+    *,
+    event: Mapping[str, Any],
+    body: Mapping[str, Any],
+    webhook_id: str | None,
+    received_at: datetime,
+) -> bool:
+    """Store a validated webhook once and apply it to its call; False for a duplicate.
+
+    ``event`` is the validated payload (``created_at`` an aware datetime); ``body`` is
+    the JSON object exactly as received, which is what gets stored. A duplicate (same
+    ``webhook_id``, or without one the same event, call id and ``created_at``) changes
+    nothing. Returns only once the transaction has committed.
+    """
+    call = event["call"]
+    call_id = call["id"]
+    _check_call_id(call_id)
+    name = event["event"]
+    created_at = _aware(event["created_at"], "event created_at")
+    received_at = _aware(received_at, "received_at")
+    webhook_id = webhook_id or None
+    fields = _present(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()})
+    new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
+
+    c = calls.c
+    values: dict[str, Any] = {
+        "first_seen": _earliest(c.first_seen, received_at),
+        "last_seen": _latest(c.last_seen, received_at),
+        **_fills(fields),
+    }
+    if new_status is not None:
+        not_older = sa.or_(c.status_at.is_(None), c.status_at <= _lit(c.status_at, created_at))
+        values["status"] = sa.case((not_older, _lit(c.status, new_status)), else_=c.status)
+        values["status_at"] = sa.case((not_older, _lit(c.status_at, created_at)), else_=c.status_at)
+    if name == COMPLETED_EVENT:
+        values["completed_at"] = sa.func.coalesce(c.completed_at, _lit(c.completed_at, created_at))
+
+    with engine.connect() as conn, conn.begin() as transaction:
+        _ensure_call(conn, call_id, seen_at=received_at, **fields)
+        inserted = conn.execute(
+            _insert(conn, events)
+            .values(
+                call_id=call_id,
+                dedupe_key=dedupe_key(
+                    event=name, call_id=call_id, created_at=created_at, webhook_id=webhook_id
+                ),
+                webhook_id=webhook_id,
+                event=name,
+                created_at=created_at,
+                received_at=received_at,
+                body=dict(body),
+            )
+            .on_conflict_do_nothing(index_elements=[events.c.dedupe_key])
+            .returning(events.c.id)
+        ).scalar_one_or_none()
+        if inserted is None:
+            transaction.rollback()
+            return False
+        conn.execute(sa.update(calls).where(c.call_id == call_id).values(values))
+    return True
+
+
+def dedupe_key(*, event: str, call_id: str, created_at: datetime, webhook_id: str | None) -> str:
+    """The identity of a delivery: its webhook-id, else (event, call id, created_at).
+
+    ``created_at`` is compared as an instant (normalised to UTC), so the same time
+    written with another offset is still the same event.
+    """
+    if webhook_id:
+        key = "webhook-id:" + webhook_id
+        if len(key) <= DEDUPE_KEY_MAX:
+            return key
+        return "webhook-id-sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()
+    instant = _aware(created_at, "created_at").astimezone(UTC).isoformat()
+    identity = json.dumps([event, call_id, instant], separators=(",", ":"))
+    return "event:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def derive_outcome(
+    *,
+    completed: bool,
+    last_step: str | None,
+    last_step_terminal: bool | None,
+    fallback_step: str | None,
+    fallback_reason: str | None,
+) -> dict[str, str | None]:
+    """The contract's ``outcome``: what became of the call, in one rule.
+
+    ``fell_back`` wins (``step`` is the step that could not render); then a completed
+    call ``finished`` on a terminal step, was ``abandoned`` on a step that led on, or
+    was ``never_answered``; an open call is ``in_progress`` once a step was served.
+    ``step`` is otherwise the last step served, or None when none was.
+    """
+    if fallback_step is not None:
+        return {"kind": "fell_back", "step": fallback_step, "reason": fallback_reason}
+    if last_step is None:
+        return {"kind": "never_answered", "step": None, "reason": None}
+    if not completed:
+        kind = "in_progress"
+    elif last_step_terminal:
+        kind = "finished"
+    else:
+        kind = "abandoned"
+    return {"kind": kind, "step": last_step, "reason": None}
+
+
+def get_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
+    """One call's record and timeline in the contract's shape, or None if unknown."""
+    with reading(engine) as conn:
+        call = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().first()
+        if call is None:
+            return None
+        answer_rows = (
+            conn.execute(
+                sa.select(answers).where(answers.c.call_id == call_id).order_by(answers.c.id)
+            )
+            .mappings()
+            .all()
+        )
+        event_rows = (
+            conn.execute(
+                sa.select(events)
+                .where(events.c.call_id == call_id)
+                .order_by(events.c.created_at, events.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    return _call_record(call, answer_rows, event_rows)
+
+
+def ping(engine: Engine) -> None:
+    """Raise unless the store is reachable and has the call log schema (for /healthz)."""
+    with reading(engine) as conn:
+        conn.execute(sa.select(calls.c.call_id).limit(1)).all()
+
+
+def _call_record(
+    call: Mapping[str, Any],
+    answer_rows: Sequence[Mapping[str, Any]],
+    event_rows: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    return {
+        "call_id": call["call_id"],
+        "flow": call["flow"],
+        "dialect": call["dialect"],
+        "status": call["status"],
+        "direction": call["direction"],
+        "from": call["from_number"],
+        "to": call["to_number"],
+        "customer_id": call["customer_id"],
+        "application_id": call["application_id"],
+        "first_seen": _iso(call["first_seen"]),
+        "last_seen": _iso(call["last_seen"]),
+        "completed_at": _iso(call["completed_at"]),
+        "last_step": call["last_step"],
+        "outcome": derive_outcome(
+            completed=call["completed_at"] is not None,
+            last_step=call["last_step"],
+            last_step_terminal=call["last_step_terminal"],
+            fallback_step=call["fallback_step"],
+            fallback_reason=call["fallback_reason"],
+        ),
+        "answers": [
+            {
+                "at": _iso(row["at"]),
+                "dialect": row["dialect"],
+                "flow": row["flow"],
+                "flow_version": row["flow_version"],
+                "step": row["step"],
+                "request": row["request"],
+                "body": row["body"],
+                "duration_ms": row["duration_ms"],
+                "fallback_from": row["fallback_from"],
+                "fallback_reason": row["fallback_reason"],
+            }
+            for row in answer_rows
+        ],
+        "events": [
+            {
+                "received_at": _iso(row["received_at"]),
+                "webhook_id": row["webhook_id"],
+                "event": row["event"],
+                "created_at": _iso(row["created_at"]),
+                "body": row["body"],
+            }
+            for row in event_rows
+        ],
+    }
+
+
+def _insert(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
+    """An INSERT that supports ``on_conflict_do_nothing`` on this connection's backend."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise ValueError(f"unsupported database backend {name!r}")
+
+
+def _ensure_call(conn: Connection, call_id: str, *, seen_at: datetime, **fields: Any) -> None:
+    """Create the call row if it does not exist yet; an existing row is left alone."""
+    conn.execute(
+        _insert(conn, calls)
+        .values(call_id=call_id, first_seen=seen_at, last_seen=seen_at, **fields)
+        .on_conflict_do_nothing(index_elements=[calls.c.call_id])
+    )
+
+
+def _lit(column: sa.ColumnElement[Any], value: Any) -> sa.BindParameter[Any]:
+    """A bound value typed like ``column``, so it is stored exactly as the column is."""
+    return sa.literal(value, column.type)
+
+
+def _fill(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
+    """Keep the column's value; take ``value`` only where it is still null."""
+    return sa.func.coalesce(column, _lit(column, value))
+
+
+def _fills(values: Mapping[str, Any]) -> dict[str, sa.ColumnElement[Any]]:
+    return {name: _fill(calls.c[name], value) for name, value in values.items()}
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    """The call fields actually given: None and empty strings say nothing."""
+    return {name: value for name, value in values.items() if value not in (None, "")}
+
+
+def _latest(column: sa.ColumnElement[Any], at: datetime) -> sa.ColumnElement[Any]:
+    value = _lit(column, at)
+    return sa.case((column < value, value), else_=column)
+
+
+def _earliest(column: sa.ColumnElement[Any], at: datetime) -> sa.ColumnElement[Any]:
+    value = _lit(column, at)
+    return sa.case((column > value, value), else_=column)
+
+
+def _aware(value: Any, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value
+
+
+def _check_call_id(call_id: Any) -> None:
+    if not isinstance(call_id, str) or not call_id:
+        raise ValueError("a call id must be a non-empty string")
+    if len(call_id) > CALL_ID_MAX:
+        raise ValueError(f"a call id must be at most {CALL_ID_MAX} characters")
+
+
+def _iso(value: datetime | None) -> str | None:
+    """ISO 8601 in UTC with a ``Z``, as every time in the contract is written."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")

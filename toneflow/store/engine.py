@@ -1,0 +1,115 @@
+"""Build the one SQLAlchemy engine the call log uses, tuned per backend.
+
+The store promises that an event is acknowledged only once it is durable, and that
+concurrent writers (threads, or gunicorn workers sharing a SQLite file) neither lose
+data nor fail with "database is locked". Both promises depend on connection settings
+rather than on the queries, so they live here, in one place:
+
+* SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a commit is on
+  disk before it returns), a 5 s busy timeout, foreign keys on, and SQLAlchemy rather
+  than the ``sqlite3`` module deciding when a transaction begins. Write transactions
+  start with ``BEGIN IMMEDIATE``, so a writer takes the write lock up front and waits
+  for it under the busy timeout, instead of failing at once when a read lock cannot be
+  upgraded. Reads (see :func:`reading`) start with a plain deferred ``BEGIN``.
+* PostgreSQL (psycopg 3): ``pool_pre_ping`` so a connection dropped by the server or a
+  failover is replaced instead of failing a request.
+
+Creating the engine never connects: gunicorn forks workers after the app is built, and
+connections must not be shared across a fork.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, Engine
+
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+# Connection execution option that marks a read-only unit of work (see ``reading``).
+_READ_ONLY = "toneflow_read_only"
+
+
+def normalize_url(url: str | URL) -> URL:
+    """Parse a database URL, mapping bare PostgreSQL schemes to the psycopg 3 driver.
+
+    ``postgres://`` (Heroku style) and ``postgresql://`` would otherwise pick psycopg2,
+    which is not a dependency.
+    """
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str | URL) -> Engine:
+    """Create the call log engine for a SQLite or PostgreSQL URL, without connecting."""
+    parsed = normalize_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _make_sqlite_engine(parsed)
+    if backend == "postgresql":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    raise ValueError(
+        f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
+    )
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for a consistent read: one snapshot, and no SQLite write lock.
+
+    On SQLite the transaction starts with a deferred ``BEGIN`` (a WAL snapshot taken at
+    the first SELECT); on PostgreSQL it runs at REPEATABLE READ, so several SELECTs that
+    make up one record see the same committed state.
+    """
+    with engine.connect() as conn:
+        options: dict[str, object] = {_READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["isolation_level"] = "REPEATABLE READ"
+        conn.execution_options(**options)
+        with conn.begin():
+            yield conn
+
+
+def _make_sqlite_engine(url: URL) -> Engine:
+    if url.get_driver_name() != "pysqlite":
+        raise ValueError(f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path")
+    _create_parent_folder(url)
+    engine = sa.create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _connection_record) -> None:
+        # Documented pysqlite recipe: stop the sqlite3 module from issuing BEGIN itself,
+        # so the "begin" listener below decides how every transaction starts.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # busy_timeout first: switching to WAL may have to wait for another connection.
+            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.fetchall()
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get(_READ_ONLY):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _create_parent_folder(url: URL) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,112 @@
+"""The call log schema, as SQLAlchemy Core tables: the one description of the database.
+
+Alembic revisions create it and a test proves they match it. Three tables:
+
+* ``calls``: one row per call id, the summary a list or a support person reads first
+  (status, last step, first fallback), kept current by each write so listing calls
+  never has to scan answers or events;
+* ``answers``: every answer served to a call, with the exact body sent;
+* ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``.
+
+Strings that come from a platform (status, numbers, ids other than the call id) are
+``Text``: the platform decides their length, and a too-long value must not turn a
+webhook into an error the platform retries forever. Names this project controls
+(flows, steps, dialects) have the bounds their own validation enforces.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from toneflow.store.types import UTCDateTime
+
+CALL_ID_MAX = 128
+NAME_MAX = 64  # flow and step names: ^[a-z0-9][a-z0-9_-]{0,63}$
+DEDUPE_KEY_MAX = 255
+
+# Big on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is an autoincrementing rowid.
+_RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+calls = sa.Table(
+    "calls",
+    metadata,
+    sa.Column("call_id", sa.String(CALL_ID_MAX), primary_key=True),
+    sa.Column("flow", sa.String(NAME_MAX)),
+    sa.Column("dialect", sa.String(NAME_MAX)),
+    sa.Column("status", sa.Text),
+    # created_at of the event that set ``status``: an older event never overrides it.
+    sa.Column("status_at", UTCDateTime),
+    sa.Column("direction", sa.Text),
+    sa.Column("from_number", sa.Text),
+    sa.Column("to_number", sa.Text),
+    sa.Column("customer_id", sa.Text),
+    sa.Column("application_id", sa.Text),
+    # Server clock: when this service first and last heard of the call.
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    # created_at of call.completed; once set, last_step no longer moves.
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("last_step", sa.String(NAME_MAX)),
+    sa.Column("last_step_terminal", sa.Boolean),
+    # The first fallback served: the step that could not render, and why.
+    sa.Column("fallback_step", sa.String(NAME_MAX)),
+    sa.Column("fallback_reason", sa.Text),
+    sa.Index(None, "first_seen"),
+    sa.Index(None, "status"),
+    sa.Index(None, "flow"),
+    sa.Index(None, "last_step"),
+)
+
+answers = sa.Table(
+    "answers",
+    metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "call_id",
+        sa.String(CALL_ID_MAX),
+        sa.ForeignKey(calls.c.call_id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("dialect", sa.String(NAME_MAX), nullable=False),
+    sa.Column("flow", sa.String(NAME_MAX), nullable=False),
+    sa.Column("flow_version", sa.String(128), nullable=False),
+    sa.Column("step", sa.String(NAME_MAX), nullable=False),
+    sa.Column("terminal", sa.Boolean, nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("fallback_from", sa.String(NAME_MAX)),
+    sa.Column("fallback_reason", sa.Text),
+    sa.Index(None, "call_id", "id"),
+)
+
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "call_id",
+        sa.String(CALL_ID_MAX),
+        sa.ForeignKey(calls.c.call_id, ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
+    sa.Column("webhook_id", sa.Text),
+    sa.Column("event", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("received_at", UTCDateTime, nullable=False),
+    # Plain JSON, not JSONB: PostgreSQL keeps the object exactly as received.
+    sa.Column("body", sa.JSON, nullable=False),
+    sa.Index(None, "call_id", "created_at"),
+)

@@ -1,0 +1,38 @@
+"""The HTTP shell: blueprints, the error table, and per-request log context."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import structlog
+from flask import Flask, Response, g, request
+
+from toneflow.web import answer, api, events, health
+from toneflow.web.errors import register_error_handlers
+from toneflow.web.limits import BodyLimit
+
+REQUEST_ID_HEADER = "X-Request-ID"
+#: A caller-supplied request id is kept only if it is short and plain.
+SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _bind_request_context() -> None:
+    structlog.contextvars.clear_contextvars()
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    g.request_id = given if SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+
+def _send_request_id(response: Response) -> Response:
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.before_request(_bind_request_context)
+    app.after_request(_send_request_id)
+    for blueprint in (answer.bp, events.bp, api.bp, health.bp):
+        app.register_blueprint(blueprint)
+    register_error_handlers(app)
+    app.wsgi_app = BodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])

@@ -1,0 +1,87 @@
+"""``/answer/<dialect>/<flow>[/<step>]``: parse, answer, log, record, return.
+
+The answer is served even when the call log cannot be written: the platform is waiting
+with a caller in silence. The lost record is then logged in full (``store_write_failed``)
+so nothing is lost for good.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import structlog
+from flask import Blueprint, Response, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from schemas.answer import AnswerRequestSchema, normalise
+from toneflow import answer as engine
+from toneflow.logs import get_logger
+from toneflow.store import ServedAnswer, record_answer
+from toneflow.web.requests import read_answer_input
+from toneflow.web.state import flows, public_url, store
+
+bp = Blueprint("answer", __name__)
+log = get_logger(__name__)
+DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
+
+
+@bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>", methods=["GET", "POST"])
+@bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>/<step>", methods=["GET", "POST"])
+def serve(dialect: str, flow: str, step: str | None = None) -> Response:
+    started = time.perf_counter()
+    params, body = read_answer_input(request)
+    answer_request = AnswerRequestSchema().load(normalise(params, body))
+    structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
+    served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
+    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    structlog.contextvars.bind_contextvars(step=served.step)
+    body_text = served.body.decode("utf-8")
+    log.info(
+        "answer_served",
+        dialect=dialect,
+        flow_version=served.flow.version,
+        body=body_text,
+        duration_ms=duration_ms,
+        fallback_from=served.fallback_from,
+        fallback_reason=served.fallback_reason,
+    )
+    if answer_request.call_id is not None:
+        _record(answer_request, served, body_text, duration_ms)
+    return Response(served.body, 200, content_type=served.content_type)
+
+
+def _record(
+    answer_request: engine.AnswerRequest, served: engine.Answer, body_text: str, duration_ms: float
+) -> None:
+    call = answer_request.call
+    record = ServedAnswer(
+        call_id=call["id"],
+        from_number=call.get("from"),
+        to_number=call.get("to"),
+        direction=call.get("direction"),
+        customer_id=call.get("customer_id"),
+        application_id=call.get("application_id"),
+        at=datetime.now(UTC),
+        dialect=served.dialect,
+        flow=served.flow.name,
+        flow_version=served.flow.version,
+        step=served.step,
+        terminal=served.terminal,
+        request=answer_request.as_dict(),
+        body=body_text,
+        duration_ms=duration_ms,
+        fallback_from=served.fallback_from,
+        fallback_reason=served.fallback_reason,
+    )
+    try:
+        record_answer(store(), record)
+    except SQLAlchemyError as err:
+        log.error("store_write_failed", error=str(err), record=_loggable(record))
+
+
+def _loggable(record: ServedAnswer) -> dict:
+    values = asdict(record)
+    values["at"] = record.at.isoformat()
+    return values

@@ -1,0 +1,118 @@
+"""One error shape for every endpoint, and one table that maps failures onto it.
+
+Views never build error bodies: they raise, and these handlers answer with MiniVoice's
+``{"error": {"code", "message"}}``. A client mistake is never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Flask, Response
+from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from schemas.errors import ErrorSchema
+from toneflow.answer import AnswerFailed, NotFound
+from toneflow.logs import get_logger
+
+log = get_logger(__name__)
+
+#: HTTP status → the contract's error code, for errors Werkzeug raises itself.
+CODES_BY_STATUS = {
+    400: "invalid_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "invalid_request",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    503: "store_unavailable",
+}
+RETRY_AFTER_SECONDS = "5"
+
+
+class ApiError(Exception):
+    """An error with a contract code, raised by views and request parsing."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def error_body(code: str, message: str) -> bytes:
+    """The error shape as bytes; usable outside a request (the body-limit middleware)."""
+    body = ErrorSchema().dump({"error": {"code": code, "message": message}})
+    return json.dumps(body).encode("utf-8")
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(error_body(code, message), status, headers, content_type="application/json")
+
+
+def describe_validation(err: ValidationError) -> str:
+    """``call.id: Not a valid string.; created_at: Missing data…``: every field named."""
+    parts: list[str] = []
+
+    def walk(messages: Any, path: str) -> None:
+        if isinstance(messages, dict):
+            for key, inner in messages.items():
+                walk(inner, f"{path}.{key}" if path else str(key))
+        elif isinstance(messages, list):
+            for inner in messages:
+                walk(inner, path)
+        else:
+            parts.append(f"{path}: {messages}" if path else str(messages))
+
+    walk(err.messages, "")
+    return "; ".join(parts)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        return error_response(err.status, err.code, err.message)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(err: ValidationError) -> Response:
+        return error_response(400, "invalid_request", describe_validation(err))
+
+    @app.errorhandler(NotFound)
+    def _not_found(err: NotFound) -> Response:
+        return error_response(404, "not_found", str(err))
+
+    @app.errorhandler(AnswerFailed)
+    def _answer_failed(err: AnswerFailed) -> Response:
+        log.error(
+            "answer_failed", step=err.failure.step, reason=err.failure.reason, detail=str(err)
+        )
+        return error_response(500, "answer_url_error", str(err))
+
+    @app.errorhandler(SQLAlchemyError)
+    def _store_unavailable(err: SQLAlchemyError) -> Response:
+        log.error("store_unavailable", error=str(err))
+        return error_response(
+            503,
+            "store_unavailable",
+            "the call log store is unavailable; retry later",
+            {"Retry-After": RETRY_AFTER_SECONDS},
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        status = err.code or 500
+        code = CODES_BY_STATUS.get(
+            status, "invalid_request" if status < 500 else "answer_url_error"
+        )
+        response = error_response(status, code, err.description or err.name)
+        if status == 405 and err.get_headers():
+            response.headers.update({k: v for k, v in err.get_headers() if k == "Allow"})
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unhandled_error")
+        return error_response(500, "answer_url_error", "internal error")

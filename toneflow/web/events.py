@@ -1,0 +1,36 @@
+"""``POST /events/minivoice``: validate, store durably, and only then acknowledge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import structlog
+from flask import Blueprint, request
+
+from schemas.events import EventSchema
+from toneflow.logs import get_logger
+from toneflow.store import record_event
+from toneflow.web.requests import read_json_object
+from toneflow.web.state import store
+
+bp = Blueprint("events", __name__)
+log = get_logger(__name__)
+
+
+@bp.post("/events/minivoice")
+def minivoice_event() -> tuple[dict, int]:
+    body = read_json_object(request)
+    event = EventSchema().load(body)
+    webhook_id = request.headers.get("webhook-id")
+    structlog.contextvars.bind_contextvars(call_id=event["call"]["id"])
+    # record_event commits before returning: the 200 below is never sent for an
+    # event that is not on disk. A store failure raises, and the error table answers 503.
+    stored = record_event(
+        store(), event=event, body=body, webhook_id=webhook_id, received_at=datetime.now(UTC)
+    )
+    log.info(
+        "event_stored" if stored else "event_duplicate",
+        event_name=event["event"],
+        webhook_id=webhook_id,
+    )
+    return {"status": "stored" if stored else "duplicate"}, 200
