@@ -67,16 +67,24 @@ calls = sa.Table(
     sa.Index(None, "last_step"),
 )
 
+
+def _timeline_columns() -> tuple[sa.Column, sa.Column]:
+    """A row id, and the call the row belongs to (timeline rows go with their call)."""
+    return (
+        sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+        sa.Column(
+            "call_id",
+            sa.String(CALL_ID_MAX),
+            sa.ForeignKey(calls.c.call_id, ondelete="CASCADE"),
+            nullable=False,
+        ),
+    )
+
+
 answers = sa.Table(
     "answers",
     metadata,
-    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
-    sa.Column(
-        "call_id",
-        sa.String(CALL_ID_MAX),
-        sa.ForeignKey(calls.c.call_id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    *_timeline_columns(),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("dialect", sa.String(NAME_MAX), nullable=False),
     sa.Column("flow", sa.String(NAME_MAX), nullable=False),
@@ -94,13 +102,7 @@ answers = sa.Table(
 events = sa.Table(
     "events",
     metadata,
-    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
-    sa.Column(
-        "call_id",
-        sa.String(CALL_ID_MAX),
-        sa.ForeignKey(calls.c.call_id, ondelete="CASCADE"),
-        nullable=False,
-    ),
+    *_timeline_columns(),
     sa.Column("dedupe_key", sa.String(DEDUPE_KEY_MAX), nullable=False, unique=True),
     sa.Column("webhook_id", sa.Text),
     sa.Column("event", sa.Text, nullable=False),
