@@ -179,11 +179,13 @@ def _body(
         try:
             cached = _render(flow, step, dialect, base_url, step.actions)
         except StepFailed as failure:
-            cached = failure
+            # Keep the reason, not the exception: re-raising one cached instance would
+            # grow its traceback (and keep every request's frames alive) on each call.
+            cached = (failure.step, failure.reason)
         if len(flow.cache) < MAX_CACHED_BASES * len(flow.steps) * len(DIALECTS):
             flow.cache[key] = cached
-    if isinstance(cached, StepFailed):
-        raise cached
+    if isinstance(cached, tuple):
+        raise StepFailed(*cached)
     return cached
 
 

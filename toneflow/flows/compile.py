@@ -147,7 +147,13 @@ def compile_flow(
     try:
         source = read_source(data.decode("utf-8"))
     except UnicodeDecodeError as err:
-        return None, [*problems, Problem(file, 1, 1, ERROR, f"the file is not UTF-8: {err}")]
+        # Point at the first byte that is not UTF-8; everything before it decoded.
+        before = data[: err.start].decode("utf-8")
+        line, column = before.count("\n") + 1, len(before) - before.rfind("\n")
+        return None, [
+            *problems,
+            Problem(file, line, column, ERROR, f"the file is not UTF-8: {err}"),
+        ]
     except SourceError as err:
         mark = err.mark
         return None, [*problems, Problem(file, mark.line, mark.column, ERROR, err.message)]

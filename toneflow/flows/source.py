@@ -70,22 +70,32 @@ class _Walker:
         self.loader = loader
         self.source = source
         self.count = 0
+        #: Collections being walked: an alias to one of them would recurse forever.
+        self.open: set[int] = set()
 
     def walk(self, node: yaml.Node, path: Path) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
             raise SourceError(f"the file expands to more than {MAX_NODES} values", _mark(node))
+        if id(node) in self.open:
+            raise SourceError(
+                "this value holds an alias to itself (a recursive alias)", _mark(node)
+            )
         if node.tag not in PLAIN_TAGS:
             raise SourceError(
                 f"YAML tag '{node.tag}' is not allowed: flow files hold plain data only",
                 _mark(node),
             )
         self.source.values[path] = _mark(node)
-        if isinstance(node, yaml.MappingNode):
-            return self._mapping(node, path)
-        if isinstance(node, yaml.SequenceNode):
+        if isinstance(node, yaml.ScalarNode):
+            return self.loader.construct_object(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self._mapping(node, path)
             return [self.walk(item, (*path, i)) for i, item in enumerate(node.value)]
-        return self.loader.construct_object(node)
+        finally:
+            self.open.discard(id(node))
 
     def _mapping(self, node: yaml.MappingNode, path: Path) -> dict:
         result: dict[str, Any] = {}
@@ -121,5 +131,8 @@ def read_source(text: str) -> Source:
         raise SourceError(f"YAML syntax: {message}", _mark(mark) if mark else Mark(1, 1)) from err
     except yaml.YAMLError as err:
         raise SourceError(f"YAML syntax: {err}", Mark(1, 1)) from err
+    except RecursionError as err:
+        # PyYAML composes nested collections recursively: refuse, never crash lint.
+        raise SourceError("the file nests too deeply", _mark(loader.get_mark())) from err
     finally:
         loader.dispose()

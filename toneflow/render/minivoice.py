@@ -10,7 +10,7 @@ import json
 from typing import Any
 
 from toneflow.flows import model
-from toneflow.render import StepUrl
+from toneflow.render import RenderError, StepUrl
 
 CONTENT_TYPE = "application/json"
 
@@ -51,4 +51,9 @@ def action_json(action: model.Action, step_url: StepUrl) -> dict[str, Any]:
 def render(actions: tuple[model.Action, ...], *, step_url: StepUrl, party: str) -> bytes:
     """The whole answer body. ``party`` is OzML's concept; MiniVoice has no such field."""
     body = {"actions": [action_json(action, step_url) for action in actions]}
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as err:  # a lone surrogate, e.g. from a JSON "\ud800" variable
+        char = ord(err.object[err.start])
+        raise RenderError(f"U+{char:04X} (a lone surrogate) cannot be sent as UTF-8") from err

@@ -6,6 +6,7 @@ is ever formatted into XML by hand. Digits follow :mod:`toneflow.dtmf`'s OzML ru
 
 from __future__ import annotations
 
+import re
 from xml.etree.ElementTree import Element, SubElement, tostring
 
 from toneflow import dtmf
@@ -14,6 +15,9 @@ from toneflow.render import RenderError, StepUrl
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
+#: Characters XML 1.0 cannot hold at all, not even escaped (control characters, lone
+#: surrogates, U+FFFE/U+FFFF). ElementTree would write them, and the body would not parse.
+NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _text(parent: Element, tag: str, text: str, **attributes: str) -> None:
@@ -57,10 +61,25 @@ def _append(root: Element, action: model.Action, step_url: StepUrl, party: str) 
             raise TypeError(f"no OzML rendering for {action!r}")
 
 
+def _check_characters(element: Element) -> None:
+    """Refuse a value XML cannot carry, so a render failure is served, not broken XML."""
+    values = [(f"<{element.tag}> text", element.text or "")]
+    values += [(f"<{element.tag} {name}>", value) for name, value in element.attrib.items()]
+    for where, value in values:
+        found = NOT_XML.search(value)
+        if found:
+            raise RenderError(
+                f"{where} holds U+{ord(found.group()):04X} at character {found.start() + 1}, "
+                "which XML cannot carry"
+            )
+
+
 def render(actions: tuple[model.Action, ...], *, step_url: StepUrl, party: str) -> bytes:
     """The whole answer body, with the XML declaration the contract fixes."""
     root = Element("Response")
     for action in actions:
         _append(root, action, step_url, party)
+    for element in root.iter():
+        _check_characters(element)
     # Long form (<Hangup></Hangup>) as in Ozeki's own examples.
     return DECLARATION + tostring(root, encoding="unicode", short_empty_elements=False).encode()
