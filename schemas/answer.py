@@ -58,12 +58,18 @@ def normalise(params: dict[str, str], body: dict[str, Any] | None) -> dict[str, 
 
 
 class CallText(fields.String):
-    """A call field: text, or a number some platforms send for ids."""
+    """A call field: text, or a number some platforms send for ids.
+
+    Never NUL: the call log keeps these in text columns, which on PostgreSQL cannot hold it.
+    """
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        return super()._deserialize(value, attr, data, **kwargs)
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain NUL characters")
+        return text
 
 
 class CallSchema(Schema):

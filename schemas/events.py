@@ -6,34 +6,55 @@ only what the call log relies on is required.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
+from typing import Any
 
-from marshmallow import INCLUDE, fields, validate
+from marshmallow import INCLUDE, ValidationError, fields, validate
 
 from schemas.base import Schema
 
 DIRECTIONS = ("inbound", "outbound")
 
 
+class Text(fields.String):
+    """A string the call log keeps in a text column, which (on PostgreSQL) cannot hold NUL."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("must not contain NUL characters")
+        return text
+
+
+def _representable_in_utc(value: datetime) -> None:
+    """Year 1 at +01:00 parses, but has no UTC equivalent to store or compare."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as err:
+        raise ValidationError("is out of range") from err
+
+
 class EventCallSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = fields.String(required=True, validate=validate.Length(1, 128))
-    customer_id = fields.String(allow_none=True)
-    application_id = fields.String(allow_none=True)
-    status = fields.String(allow_none=True)
-    direction = fields.String(allow_none=True, validate=validate.OneOf(DIRECTIONS))
-    from_ = fields.String(data_key="from", attribute="from", allow_none=True)
-    to = fields.String(allow_none=True)
+    id = Text(required=True, validate=validate.Length(1, 128))
+    customer_id = Text(allow_none=True)
+    application_id = Text(allow_none=True)
+    status = Text(allow_none=True)
+    direction = Text(allow_none=True, validate=validate.OneOf(DIRECTIONS))
+    from_ = Text(data_key="from", attribute="from", allow_none=True)
+    to = Text(allow_none=True)
 
 
 class EventSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    event = fields.String(required=True, validate=validate.Length(1, 128))
-    created_at = fields.AwareDateTime(required=True, default_timezone=UTC)
+    event = Text(required=True, validate=validate.Length(1, 128))
+    created_at = fields.AwareDateTime(
+        required=True, default_timezone=UTC, validate=_representable_in_utc
+    )
     call = fields.Nested(EventCallSchema, required=True)
     variables = fields.Dict(load_default=dict)
     data = fields.Dict(load_default=dict)

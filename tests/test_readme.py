@@ -26,8 +26,10 @@ STARTUP_SECONDS = 30
 
 def readme_examples() -> list[tuple[str, str]]:
     """(command, expected output) for every `$ ` line in a console block."""
-    examples, blocks = [], re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(),
-                                      re.S)
+    examples, blocks = (
+        [],
+        re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(), re.S),
+    )
     for block in blocks:
         command, output = None, []
         for line in block.splitlines():
@@ -56,9 +58,13 @@ def server(tmp_path_factory):
     migrate.upgrade(database)
     port = free_port()
     env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "DATABASE_URL": database}
-    process = subprocess.Popen([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"],
-                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         try:
@@ -80,9 +86,14 @@ def test_every_readme_example_prints_what_the_readme_says(server):
     assert len(examples) >= 8
     for command, expected in examples:
         local = command.replace("localhost:8000", f"127.0.0.1:{server}").replace(
-            ".venv/bin/", f"{BIN}/")
-        result = subprocess.run(["bash", "-c", local], cwd=ROOT, capture_output=True,
-                                text=True, timeout=30)
-        printed = (result.stdout + result.stderr).replace(f"127.0.0.1:{server}",
-                                                          "localhost:8000").rstrip("\n")
+            ".venv/bin/", f"{BIN}/"
+        )
+        result = subprocess.run(
+            ["bash", "-c", local], cwd=ROOT, capture_output=True, text=True, timeout=30
+        )
+        printed = (
+            (result.stdout + result.stderr)
+            .replace(f"127.0.0.1:{server}", "localhost:8000")
+            .rstrip("\n")
+        )
         assert printed == expected, f"README example differs: $ {command}"

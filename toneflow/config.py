@@ -29,6 +29,7 @@ DEFAULTS: dict[str, Any] = {
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
 UNPREFIXED = ("DATABASE_URL", "PORT")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 PREFIX = "TONEFLOW_"
 
 
@@ -56,3 +57,8 @@ def _check(config: dict[str, Any]) -> None:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
     if config["LOG_FORMAT"] not in (None, "json", "console"):
         raise ConfigError("TONEFLOW_LOG_FORMAT must be 'json' or 'console'")
+    level = config["LOG_LEVEL"]
+    if not isinstance(level, str) or level.lower() not in LOG_LEVELS:
+        raise ConfigError(
+            f"TONEFLOW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}"
+        )

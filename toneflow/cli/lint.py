@@ -17,7 +17,8 @@ from toneflow.flows.registry import check_flow_dir
 
 @click.command(help="Check flow files (default: TONEFLOW_FLOWS_DIR) and report every problem.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def lint(paths: tuple[Path, ...]) -> None:
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
+def lint(paths: tuple[Path, ...], strict: bool) -> None:
     config = load_config()
     max_digits = config["MAX_DIGITS"]
     problems: list[Problem] = []
@@ -34,4 +35,4 @@ def lint(paths: tuple[Path, ...]) -> None:
         click.echo(str(problem))
     errors = sum(p.severity == ERROR for p in problems)
     click.echo(f"{checked} file(s) checked, {errors} error(s)", err=True)
-    raise SystemExit(1 if errors else 0)
+    raise SystemExit(1 if errors or (strict and problems) else 0)

@@ -17,10 +17,14 @@ REQUEST_ID_HEADER = "X-Request-ID"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+def choose_request_id(given: str) -> str:
+    """The caller's request id if it is safe to echo and log, else a fresh one."""
+    return given if SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+
+
 def _bind_request_context() -> None:
     structlog.contextvars.clear_contextvars()
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    g.request_id = choose_request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     structlog.contextvars.bind_contextvars(request_id=g.request_id)
 
 
@@ -35,4 +39,6 @@ def init_app(app: Flask) -> None:
     for blueprint in (answer.bp, events.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
-    app.wsgi_app = BodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = BodyLimit(
+        app.wsgi_app, app.config["MAX_CONTENT_LENGTH"], request_id=choose_request_id
+    )

@@ -13,23 +13,31 @@ import io
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import structlog
+
 from toneflow.web.errors import error_body
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class BodyLimit:
-    def __init__(self, app: WsgiApp, max_bytes: int) -> None:
+    def __init__(self, app: WsgiApp, max_bytes: int, request_id: Callable[[str], str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.request_id = request_id
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
+        # The worker thread still holds the previous request's log context (gunicorn's
+        # access line needs it after the response); it must not label this request.
+        structlog.contextvars.clear_contextvars()
         if "chunked" not in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
             return self.app(environ, start_response)  # Werkzeug checks a declared length
         body = environ["wsgi.input"].read(self.max_bytes + 1)
         if len(body) > self.max_bytes:
+            request_id = self.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+            structlog.contextvars.bind_contextvars(request_id=request_id)
             payload = error_body(
                 "payload_too_large", f"the request body is larger than {self.max_bytes} bytes"
             )
@@ -39,6 +47,7 @@ class BodyLimit:
                     ("Content-Type", "application/json"),
                     ("Content-Length", str(len(payload))),
                     ("Connection", "close"),
+                    ("X-Request-ID", request_id),
                 ],
             )
             return [payload]

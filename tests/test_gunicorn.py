@@ -1,0 +1,242 @@
+"""The app under real gunicorn processes, as the Procfile runs it (127.0.0.1 only)."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import runpy
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from toneflow.store import migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+START_TIMEOUT = 20.0
+SEED_WEBHOOK = {
+    "event": "call.completed",
+    "created_at": "2026-05-29T12:10:00Z",
+    "call": {"id": "call_123", "status": "completed", "direction": "inbound"},
+    "variables": {},
+    "data": {},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_env(tmp_path: Path, port: int, **settings: str) -> dict[str, str]:
+    """The shell's environment without any toneflow or gunicorn setting, plus ``settings``."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("TONEFLOW_")
+        and name not in ("DATABASE_URL", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
+    }
+    database = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(database)
+    return {
+        **env,
+        "PORT": str(port),
+        "WEB_CONCURRENCY": "2",
+        "DATABASE_URL": database,
+        # gunicorn's control socket goes here, not into the shared home folder.
+        "XDG_RUNTIME_DIR": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        **settings,
+    }
+
+
+def start(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen:
+    # The bind is given on the command line (it overrides gunicorn.conf.py, which binds
+    # 0.0.0.0:$PORT) so that the test server is reachable from this host only.
+    command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
+    with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
+        return subprocess.Popen(
+            [*command, "app:create_app()"], cwd=ROOT, env=env, stdout=out, stderr=err
+        )
+
+
+def output(tmp_path: Path) -> tuple[str, str]:
+    return (
+        (tmp_path / "stdout.log").read_text("utf-8"),
+        (tmp_path / "stderr.log").read_text("utf-8"),
+    )
+
+
+def wait_until_up(process: subprocess.Popen, port: int, tmp_path: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"gunicorn exited with {process.returncode}: {output(tmp_path)}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
+                if reply.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"gunicorn did not answer /healthz within {START_TIMEOUT} s: {output(tmp_path)}")
+
+
+def stop(process: subprocess.Popen) -> int:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        return process.wait(timeout=START_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+        raise
+
+
+def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+        return reply.status, dict(reply.headers), reply.read()
+
+
+def post_chunked(port: int, path: str, chunks: list[bytes], headers: dict[str, str]):
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=iter(chunks),
+            headers={"Content-Type": "application/json", **headers},
+            encode_chunked=True,
+        )
+        reply = connection.getresponse()
+        return reply.status, dict(reply.getheaders()), reply.read()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = server_env(tmp_path, port, TONEFLOW_MAX_BODY_BYTES="1000")
+    process = start(tmp_path, env, port)
+    try:
+        wait_until_up(process, port, tmp_path)
+        yield process, port
+    finally:
+        stop(process)
+
+
+def test_gunicorn_serves_answers_events_and_limits_chunked_bodies(server, tmp_path):
+    process, port = server
+
+    status, headers, body = get(
+        port, "/answer/minivoice/appointment?call_id=g1&confirmation_code=1234"
+    )
+    assert status == 200
+    assert headers["Content-Type"] == "application/json"
+    minivoice_request_id = headers["X-Request-ID"]
+    assert json.loads(body)["actions"][1:] == [
+        {"send_digits": {"digits": "1234#", "pause_before_ms": 2000}},
+        {"redirect": {"url": f"http://127.0.0.1:{port}/answer/minivoice/appointment/done"}},
+    ]
+    minivoice_body = body
+
+    status, headers, body = get(port, "/answer/ozml/dtmf_parties?CallId=g2")
+    assert status == 200
+    assert headers["Content-Type"] == "application/xml; charset=utf-8"
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response>')
+    assert [(e.tag, e.attrib) for e in ET.fromstring(body) if e.tag == "SendDTMF"] == [
+        ("SendDTMF", {"Party": "caller", "Keys": "123"}),
+        ("SendDTMF", {"Party": "callee", "Keys": "321"}),
+    ]
+
+    # A chunked body has no Content-Length: the limit must still hold.
+    status, headers, body = post_chunked(
+        port, "/events/minivoice", [b"{", b" " * 600, b" " * 600, b"}"], {"X-Request-ID": "big-1"}
+    )
+    assert status == 413
+    assert json.loads(body)["error"]["code"] == "payload_too_large"
+    assert headers["X-Request-ID"] == "big-1"
+
+    # Within the limit, a chunked event is read whole and stored, for every worker to see.
+    webhook = json.dumps(SEED_WEBHOOK).encode()
+    status, _, body = post_chunked(
+        port, "/events/minivoice", [webhook[:10], webhook[10:]], {"webhook-id": "msg_g"}
+    )
+    assert (status, json.loads(body)) == (200, {"status": "stored"})
+    for _ in range(4):  # two workers: ask more than once
+        status, _, body = get(port, "/api/calls/call_123")
+        assert status == 200
+        assert json.loads(body)["events"][0]["body"] == SEED_WEBHOOK
+    status, _, body = get(port, "/api/calls/g1")
+    assert json.loads(body)["answers"][0]["body"] == minivoice_body.decode()
+
+    assert stop(process) == 0
+    stdout, _ = output(tmp_path)
+    lines = [json.loads(line) for line in stdout.splitlines() if line.strip()]  # all JSON
+    assert lines
+    [served] = [
+        line for line in lines if line.get("call_id") == "g1" and line["event"] == "answer_served"
+    ]
+    assert served["request_id"] == minivoice_request_id
+    assert served["body"] == minivoice_body.decode()
+    access = [line for line in lines if line.get("logger") == "gunicorn.access"]
+    assert all("request_id" in line for line in access)
+    [too_large] = [line for line in access if '" 413 ' in line["event"]]
+    assert too_large["request_id"] == "big-1"  # its own id, not the worker's previous request
+    assert "call_id" not in too_large
+    assert any(line["event"] == "app_created" for line in lines)
+
+
+def test_gunicorn_refuses_to_start_on_a_broken_flow_set(tmp_path):
+    flows = tmp_path / "flows"
+    flows.mkdir()
+    (flows / "ok.yaml").write_text("steps:\n  s:\n    - hangup: {}\n")
+    (flows / "bad.yaml").write_text("steps:\n  a:\n    - speak: hi\n    - speek: typo\n")
+    port = free_port()
+    process = start(tmp_path, server_env(tmp_path, port, TONEFLOW_FLOWS_DIR=str(flows)), port)
+    try:
+        returncode = process.wait(timeout=START_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    assert returncode != 0
+    stdout, stderr = output(tmp_path)
+    assert f"{flows / 'bad.yaml'}:4:7: error: " in stdout + stderr
+    assert "unknown action 'speek'" in stdout + stderr
+
+
+def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch):
+    monkeypatch.setenv("PORT", "5123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "3")
+    monkeypatch.delenv("TONEFLOW_LOG_FORMAT", raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == "0.0.0.0:5123"
+    assert settings["workers"] == 3
+    assert settings["preload_app"] is True  # a broken flow set stops the master
+    assert settings["accesslog"] == "-"
+    assert settings["logconfig_dict"]["loggers"]["gunicorn.access"]["handlers"] == ["stdout"]
+
+
+def test_the_gunicorn_config_defaults_to_port_8000(monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["bind"] == "0.0.0.0:8000"
+    assert settings["workers"] >= 2
+
+
+def test_the_procfile_runs_migrations_and_gunicorn_with_this_config():
+    procfile = dict(
+        line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
+    )
+    assert procfile["release"] == "toneflow db upgrade"
+    assert procfile["web"] == "gunicorn -c gunicorn.conf.py 'app:create_app()'"

@@ -1,0 +1,231 @@
+"""The answer request model: ``normalise`` by the contract's table, then validation."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from marshmallow import ValidationError
+
+from schemas.answer import NAMED_PARAMETERS, AnswerRequestSchema, normalise
+from toneflow.answer import AnswerRequest
+
+
+def load(params: dict | None = None, body: dict | None = None) -> AnswerRequest:
+    return AnswerRequestSchema().load(normalise(params or {}, body))
+
+
+# --- the contract's table, first found wins ---------------------------------------
+
+
+def test_nothing_given_is_an_empty_request():
+    assert normalise({}, None) == {"call": {}, "input": {"digits": None}, "variables": {}}
+    request = load()
+    assert (request.call, request.digits, request.variables) == ({}, None, {})
+    assert request.call_id is None
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "expected"),
+    [
+        ({"call_id": "q"}, None, "q"),
+        ({"CallId": "oz"}, None, "oz"),
+        ({}, {"call": {"id": "j"}}, "j"),
+        ({"call_id": "q", "CallId": "oz"}, {"call": {"id": "j"}}, "q"),
+        ({"CallId": "oz"}, {"call": {"id": "j"}}, "oz"),
+        ({"CallId": "oz", "call_id": "q"}, None, "q"),  # order of the table, not of the query
+    ],
+)
+def test_call_id_is_call_id_then_callid_then_json(params, body, expected):
+    assert normalise(params, body)["call"]["id"] == expected
+    assert load(params, body).call_id == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "names"),
+    [("from", ("from", "Caller")), ("to", ("to", "Callee"))],
+)
+def test_from_and_to_read_plain_then_ozeki_then_json(field, names):
+    plain, ozeki = names
+    json_body = {"call": {field: "json"}}
+    assert normalise({plain: "p", ozeki: "o"}, json_body)["call"][field] == "p"
+    assert normalise({ozeki: "o"}, json_body)["call"][field] == "o"
+    assert normalise({}, json_body)["call"][field] == "json"
+    assert load({ozeki: "o"}).call[field] == "o"
+
+
+@pytest.mark.parametrize("field", ["direction", "customer_id", "application_id"])
+def test_other_call_fields_read_their_name_then_json(field):
+    assert normalise({field: "param"}, {"call": {field: "json"}})["call"][field] == "param"
+    assert normalise({}, {"call": {field: "json"}})["call"][field] == "json"
+    assert load({field: "param"}).call == {field: "param"}
+
+
+@pytest.mark.parametrize(
+    ("params", "body", "expected"),
+    [
+        ({"digits": "1"}, None, "1"),
+        ({"Digits": "2"}, None, "2"),
+        ({"DtmfDigits": "3"}, None, "3"),
+        ({}, {"input": {"digits": "4"}}, "4"),
+        ({"digits": "1", "Digits": "2", "DtmfDigits": "3"}, {"input": {"digits": "4"}}, "1"),
+        ({"Digits": "2", "DtmfDigits": "3"}, {"input": {"digits": "4"}}, "2"),
+        ({"DtmfDigits": "3"}, {"input": {"digits": "4"}}, "3"),
+        ({"digits": ""}, {"input": {"digits": "4"}}, ""),  # given empty is still given
+    ],
+)
+def test_digits_are_digits_then_digits_then_dtmfdigits_then_json(params, body, expected):
+    assert normalise(params, body)["input"] == {"digits": expected}
+    assert load(params, body).digits == expected
+
+
+def test_ozeki_form_post_normalises_to_the_model():
+    request = load(
+        {
+            "NotificationName": "UserInput",
+            "CallId": "oz1",
+            "Caller": "+15550001",
+            "Callee": "+15550002",
+            "DtmfDigits": "1#",
+        }
+    )
+    assert request.call == {"id": "oz1", "from": "+15550001", "to": "+15550002"}
+    assert request.digits == "1#"
+    assert request.variables == {"NotificationName": "UserInput"}
+
+
+def test_variables_are_unnamed_params_overlaid_by_json_variables():
+    params = {"call_id": "c", "Digits": "5", "code": "param", "lang": "en", "Caller": "+1"}
+    body = {"variables": {"code": "json", "extra": [1, 2]}}
+    assert normalise(params, body)["variables"] == {"code": "json", "lang": "en", "extra": [1, 2]}
+    assert load(params, body).variables == {"code": "json", "lang": "en", "extra": [1, 2]}
+
+
+def test_named_parameters_never_become_variables():
+    params = {name: "1" for name in NAMED_PARAMETERS}
+    assert normalise(params, None)["variables"] == {}
+    assert {
+        "call_id",
+        "CallId",
+        "from",
+        "Caller",
+        "to",
+        "Callee",
+        "direction",
+        "customer_id",
+        "application_id",
+        "digits",
+        "Digits",
+        "DtmfDigits",
+    } == NAMED_PARAMETERS
+
+
+def test_json_call_fields_outside_the_model_are_not_kept():
+    assert normalise({}, {"call": {"id": "c", "sip": "x"}})["call"] == {"id": "c"}
+
+
+def test_json_without_variables_keeps_the_params():
+    assert normalise({"a": "1"}, {"call": {"id": "c"}})["variables"] == {"a": "1"}
+
+
+@pytest.mark.parametrize("variables", [[1], "text", 5, None])
+def test_json_variables_that_are_not_an_object_are_refused(variables):
+    with pytest.raises(ValidationError) as caught:
+        normalise({}, {"variables": variables})
+    assert "variables" in caught.value.messages
+
+
+@pytest.mark.parametrize("call", ["c1", ["c1"], 5, None])
+def test_a_json_call_that_is_not_an_object_is_ignored(call):
+    assert normalise({}, {"call": call})["call"] == {}
+
+
+# --- validation -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("given", "expected"), [(123, "123"), (0, "0"), (10**20, str(10**20))])
+def test_numeric_json_call_ids_are_accepted_as_text(given, expected):
+    request = load({}, {"call": {"id": given}})
+    assert request.call_id == expected
+    assert request.as_dict()["call"] == {"id": expected}
+
+
+@pytest.mark.parametrize("field", ["from", "to", "customer_id"])
+def test_numeric_json_call_fields_are_accepted_as_text(field):
+    assert load({}, {"call": {field: 15551230001}}).call[field] == "15551230001"
+
+
+@pytest.mark.parametrize(
+    "call_id",
+    [True, 1.5, ["x"], {"id": 1}, "", "x" * 129, "a\x00b", 10**200],
+)
+def test_bad_call_ids_are_refused_naming_the_field(call_id):
+    with pytest.raises(ValidationError) as caught:
+        load({}, {"call": {"id": call_id}})
+    assert "id" in caught.value.messages["call"]
+
+
+def test_the_longest_call_id_is_accepted():
+    assert load({"call_id": "x" * 128}).call_id == "x" * 128
+
+
+@pytest.mark.parametrize("digits", [5, ["1"], {"d": "1"}])
+def test_json_digits_that_are_not_text_are_refused(digits):
+    with pytest.raises(ValidationError) as caught:
+        load({}, {"input": {"digits": digits}})
+    assert "digits" in caught.value.messages["input"]
+
+
+def test_the_request_as_recorded():
+    request = load({"call_id": "c", "x": "1"}, {"input": {"digits": "9"}})
+    assert request.as_dict() == {
+        "call": {"id": "c"},
+        "input": {"digits": "9"},
+        "variables": {"x": "1"},
+    }
+
+
+# --- properties -------------------------------------------------------------------
+
+_keys = st.sampled_from([*sorted(NAMED_PARAMETERS), "variables", "call", "input"]) | st.text()
+
+
+@settings(max_examples=500)
+@given(params=st.dictionaries(_keys, st.text()))
+def test_any_string_params_load_or_raise_validation_error_only(params):
+    try:
+        request = load(params)
+    except ValidationError:
+        return
+    for name in ("call_id", "CallId"):
+        if name in params:
+            assert request.call_id == params[name]
+            break
+    unnamed = {k: v for k, v in params.items() if k not in NAMED_PARAMETERS}
+    assert request.variables == unnamed
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
+    max_leaves=10,
+)
+_bodies = st.none() | st.dictionaries(
+    st.sampled_from(["call", "input", "variables", "other"]),
+    _json
+    | st.dictionaries(
+        st.sampled_from(["id", "from", "to", "direction", "customer_id", "digits", "x"]), _json
+    ),
+)
+
+
+@settings(max_examples=500)
+@given(params=st.dictionaries(_keys, st.text()), body=_bodies)
+def test_any_params_and_json_body_load_or_raise_validation_error_only(params, body):
+    try:
+        request = load(params, body)
+    except ValidationError:
+        return
+    assert isinstance(request, AnswerRequest)
+    assert all(isinstance(value, str) for value in request.call.values())
+    assert request.digits is None or isinstance(request.digits, str)
