@@ -13,6 +13,7 @@ from typing import Any
 from flask import Flask
 
 from toneflow import web
+from toneflow.answer import prerender
 from toneflow.config import load_config
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
@@ -24,7 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (tests use this)."""
     settings = load_config(config)
     configure_logging(settings["LOG_FORMAT"], settings["LOG_LEVEL"])
-    app = Flask(__name__)
+    app = Flask(__name__, static_folder=None)  # no static files: nothing to serve
     app.config.update(settings)
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
@@ -33,6 +34,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[FLOWS] = load_flow_dir(
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]
     )
+    if settings["PUBLIC_URL"]:
+        # The base URL is known, so static steps become bytes now, in the master process
+        # that gunicorn forks: every worker starts with them.
+        prerender(app.extensions[FLOWS], settings["PUBLIC_URL"])
     web.init_app(app)
     get_logger("toneflow").info(
         "app_created",

@@ -29,3 +29,5 @@ logconfig_dict = logging_config(
     os.environ.get("TONEFLOW_LOG_FORMAT") or "json", os.environ.get("TONEFLOW_LOG_LEVEL", "info")
 )
 accesslog = "-"
+# gunicorn's control socket (one fixed path per user) is not used: signals manage workers.
+control_socket_disable = True

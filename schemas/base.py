@@ -19,6 +19,13 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def first_message(messages: Any) -> str:
+    """The first message in marshmallow's nested errors: for a one-line reason."""
+    while isinstance(messages, (list, dict)):
+        messages = next(iter(messages.values() if isinstance(messages, dict) else messages))
+    return str(messages)
+
+
 class Schema(ma.Schema):
     """Unknown keys are errors, reported in plain words with a suggestion, beside the others.
 

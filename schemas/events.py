@@ -56,5 +56,6 @@ class EventSchema(Schema):
         required=True, default_timezone=UTC, validate=_representable_in_utc
     )
     call = fields.Nested(EventCallSchema, required=True)
-    variables = fields.Dict(load_default=dict)
-    data = fields.Dict(load_default=dict)
+    # Some platforms send null for an empty object; it is kept as sent.
+    variables = fields.Dict(load_default=dict, allow_none=True)
+    data = fields.Dict(load_default=dict, allow_none=True)

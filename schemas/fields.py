@@ -48,9 +48,10 @@ class Templatable(fields.Field):
 def template_source(text: str, validator: fields.Field) -> TemplateSource:
     """Compile ``text`` now, so a broken template is an error at load time, not per call."""
     try:
-        return TemplateSource(text, validator, compile_template(text))
+        compiled, names = compile_template(text)
     except TemplateProblem as err:
         raise ValidationError(str(err)) from err
+    return TemplateSource(text, validator, compiled, names)
 
 
 class Name(fields.String):

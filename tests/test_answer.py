@@ -333,7 +333,7 @@ TEMPLATED = flows_of(
       expr:
         - speak: "{{ variables.a / variables.b }}"
       sandbox:
-        - speak: "{{ ''.__class__.__mro__ }}"
+        - speak: "{{ variables.x.__class__.__mro__ }}"
       collect:
         - collect_digits:
             max_digits: "{{ variables.n }}"
@@ -422,7 +422,7 @@ def test_expression_errors_are_render_failures_not_crashes(variables, reason):
 
 
 def test_sandbox_refuses_python_internals():
-    served = serve(TEMPLATED, "sandbox")
+    served = serve(TEMPLATED, "sandbox", variables={"x": "1"})
     assert served.fallback_from == "sandbox"
     assert "unsafe" in served.fallback_reason
     assert actions(served) == [{"hangup": {}}]

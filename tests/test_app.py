@@ -315,3 +315,12 @@ def test_start_up_logs_the_flows_and_hides_the_database_password(app_config, cap
 def test_an_unsupported_database_url_stops_start_up(app_config):
     with pytest.raises(ValueError, match="unsupported database URL"):
         create_app({**app_config, "DATABASE_URL": "mysql://db/calls"})
+
+
+def test_static_steps_are_rendered_at_start_up_when_the_public_url_is_known(app):
+    """gunicorn forks after create_app: workers start with these bytes, not an empty cache."""
+    menu = app.extensions["toneflow.flows"].get("menu")
+    key = ("goodbye", "ozml", app.config["PUBLIC_URL"])
+    assert key in menu.cache
+    assert menu.cache[key].startswith(b'<?xml version="1.0" encoding="UTF-8"?><Response>')
+    assert not any(step == "route" for step, _, _ in menu.cache)  # a switch is per request

@@ -395,7 +395,9 @@ def test_templates_are_kept_for_each_request():
     (send,) = flow.steps["a"].actions
     assert isinstance(send.digits, model.TemplateSource)
     assert send.digits.text == "{{ variables.code }}#"
-    assert model.templated_fields(send) == ["digits", "pause_before_ms"]
+    # The pause uses only the flow's vars: resolved (and validated) at load time.
+    assert send.pause_before_ms == 500
+    assert model.templated_fields(send) == ["digits"]
     assert not flow.steps["a"].is_static
     assert flow.vars == {"wait": 500}
 
@@ -650,3 +652,41 @@ def test_terminal_and_static_steps():
     steps = flow.steps
     assert [steps[n].terminal for n in "abcs"] == [False, False, True, False]
     assert [steps[n].is_static for n in "abcs"] == [True, False, True, False]
+
+
+def test_templates_using_only_vars_are_resolved_when_the_file_loads():
+    """They are the same for every call: served as stored bytes, checked before serving."""
+    flow, problems = compile_flow(
+        "pin",
+        "pin.yaml",
+        b"""\
+vars: {pin: "1234", code: "6654"}
+steps:
+  join:
+    - send_digits: {digits: "{{ vars.pin }}*W{{ vars.code }}#", pause_before_ms: 4000}
+""",
+        max_digits=128,
+    )
+    assert problems == []
+    step = flow.steps["join"]
+    assert step.is_static
+    assert step.actions[0].digits == "1234*W6654#"
+
+
+def test_a_vars_template_that_renders_bad_digits_is_a_load_error_with_its_position():
+    _, problems = compile_flow(
+        "pin",
+        "pin.yaml",
+        b"""\
+vars: {pin: "12X4"}
+steps:
+  join:
+    - send_digits:
+        digits: "{{ vars.pin }}#"
+    - speak: "{{ ''.__class__.__mro__ }}"
+""",
+        max_digits=128,
+    )
+    assert [(p.line, p.column) for p in problems] == [(5, 17), (6, 14)]
+    assert "invalid DTMF character 'X' at position 3" in problems[0].message
+    assert "unsafe" in problems[1].message

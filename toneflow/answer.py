@@ -7,16 +7,19 @@ maps to a documented error. Static steps are rendered once and reused.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from jinja2 import TemplateError, UndefinedError
+from jinja2 import UndefinedError
 from marshmallow import ValidationError
 
+from schemas.base import first_message
 from schemas.fields import digit_limit
 from toneflow.flows import model
 from toneflow.flows.registry import FlowSet
+from toneflow.flows.templates import RENDER_FAILURES
 from toneflow.render import RenderError, minivoice, ozml
 
 RENDERERS = {"minivoice": minivoice, "ozml": ozml}
@@ -25,8 +28,6 @@ DIALECTS = tuple(RENDERERS)
 MAX_SWITCH_HOPS = 16
 #: Distinct public base URLs a static step keeps bodies for (the Host header is the client's).
 MAX_CACHED_BASES = 8
-#: What evaluating an author's expression can raise: a render failure, never a crash.
-TEMPLATE_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,21 @@ def answer(
             )
 
 
+def prerender(flows: FlowSet, base_url: str) -> int:
+    """Render every static step in every dialect for ``base_url`` now; return how many."""
+    count = 0
+    with digit_limit(flows.max_digits):
+        for flow in flows.flows.values():
+            for step in flow.steps.values():
+                if not step.is_static:
+                    continue
+                for dialect in DIALECTS:
+                    with contextlib.suppress(StepFailed):  # cached too; served as fallback
+                        _body(flow, step, dialect, base_url, {})
+                    count += 1
+    return count
+
+
 def _serve(
     flow: model.Flow, name: str, dialect: str, request: AnswerRequest, base_url: str
 ) -> Answer:
@@ -153,10 +169,10 @@ def _decide(flow: model.Flow, step: model.Step, context: dict[str, Any]) -> mode
             return step
         switch = step.switch
         try:
-            value = _render_text(switch.expression, context).strip()
+            value = switch.expression.render(context).strip()
         except UndefinedError:
             value = ""  # undefined goes to the default, as an empty value does
-        except TEMPLATE_FAILURES as err:
+        except RENDER_FAILURES as err:
             raise StepFailed(step.name, f"switch: {err}") from err
         target = switch.cases.get(value, switch.default) if value else switch.default
         if target is None:
@@ -214,25 +230,12 @@ def _resolve(step: model.Step, context: dict[str, Any]) -> tuple[model.Action, .
             source: model.TemplateSource = getattr(action, name)
             where = f"action {index + 1} ({action.kind}.{name})"
             try:
-                text = _render_text(source, context)
-            except TEMPLATE_FAILURES as err:
+                text = source.render(context)
+            except RENDER_FAILURES as err:
                 raise StepFailed(step.name, f"{where}: {err}") from err
             try:
                 changes[name] = source.validator.deserialize(text)
             except ValidationError as err:
-                raise StepFailed(step.name, f"{where}: {_first_message(err)}") from err
+                raise StepFailed(step.name, f"{where}: {first_message(err.messages)}") from err
         actions.append(dataclasses.replace(action, **changes))
     return tuple(actions)
-
-
-def _render_text(source: model.TemplateSource | str, context: dict[str, Any]) -> str:
-    if isinstance(source, str):
-        return source
-    return source.compiled.render(context)
-
-
-def _first_message(err: ValidationError) -> str:
-    messages = err.messages
-    while isinstance(messages, (list, dict)):
-        messages = next(iter(messages.values() if isinstance(messages, dict) else messages))
-    return str(messages)

@@ -7,6 +7,7 @@ author needs ``lint``.
 
 from __future__ import annotations
 
+import click
 from flask.cli import FlaskGroup
 
 from toneflow.cli.db import db
@@ -20,7 +21,23 @@ def _create_app():
     return create_app()
 
 
-cli = FlaskGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
+class ToneflowGroup(FlaskGroup):
+    """Flask's group, minus building the app just to list or find a command.
+
+    Flask builds the app to look for commands registered on ``app.cli``; toneflow
+    registers all of its commands here, so doing that would only make ``toneflow --help``
+    create the database folder, compile every flow, and print a traceback when a flow is
+    broken. Commands that need the app (``run``, ``shell``, ``routes``) still build it.
+    """
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return click.Group.get_command(self, ctx, name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return click.Group.list_commands(self, ctx)
+
+
+cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
 for command in (db, dtmf, lint):
     cli.add_command(command)
 

@@ -6,6 +6,7 @@ there are no errors. This is the code both start-up and ``toneflow lint`` run.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterator
 from pathlib import Path as FilePath
@@ -13,12 +14,13 @@ from typing import Any
 
 from marshmallow import ValidationError
 
-from schemas.base import KEY_PROBLEMS, did_you_mean
+from schemas.base import KEY_PROBLEMS, did_you_mean, first_message
 from schemas.fields import digit_limit
 from schemas.flow import FlowFileSchema
 from toneflow.flows import model
 from toneflow.flows.problems import ERROR, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
+from toneflow.flows.templates import RENDER_FAILURES
 
 #: A flow file larger than this is refused before parsing.
 MAX_FLOW_BYTES = 1_048_576
@@ -81,6 +83,34 @@ class _Compiler:
                     f"{what} names step '{target}', which does not exist"
                     f"{did_you_mean(target, list(steps))}",
                 )
+
+    def resolve_constants(self, loaded: dict) -> None:
+        """Render now the templates that use only the flow's ``vars``.
+
+        They give the same value for every call, so their steps can be served as stored
+        bytes, and a mistake in them (``vars.pin`` holding a letter) is reported here,
+        with its position, instead of making calls fall back.
+        """
+        constants = {"vars": loaded.get("vars", {})}
+        for name, body in loaded["steps"].items():
+            if isinstance(body, model.Switch):
+                continue
+            actions = list(body)
+            for index, action in enumerate(actions):
+                changes = {}
+                for field in model.templated_fields(action):
+                    source: model.TemplateSource = getattr(action, field)
+                    if not source.constant:
+                        continue
+                    path = ("steps", name, index, action.kind, field)
+                    try:
+                        changes[field] = source.resolve(constants)
+                    except ValidationError as err:
+                        self.error(path, f"with the flow's vars: {first_message(err.messages)}")
+                    except RENDER_FAILURES as err:
+                        self.error(path, f"with the flow's vars: {err}")
+                actions[index] = dataclasses.replace(action, **changes)
+            loaded["steps"][name] = tuple(actions)
 
 
 def _references(data: dict, steps: dict) -> Iterator[tuple[Path, Any, str]]:
@@ -161,6 +191,8 @@ def compile_flow(
     compiler = _Compiler(file, source)
     with digit_limit(max_digits):
         loaded = compiler.validate()
+        if loaded is not None:
+            compiler.resolve_constants(loaded)
     compiler.check_references()
     problems += compiler.problems
     if loaded is None or problems:

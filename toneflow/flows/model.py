@@ -32,6 +32,21 @@ class TemplateSource:
     text: str
     validator: Any = field(compare=False, repr=False)
     compiled: Any = field(default=None, compare=False, repr=False)
+    #: The context names the template uses (``call``, ``variables``, ``input``, ``vars``).
+    names: frozenset[str] = field(default=frozenset(), compare=False)
+
+    @property
+    def constant(self) -> bool:
+        """Uses only the flow's own ``vars``: the same value for every request."""
+        return self.names <= {"vars"}
+
+    def render(self, context: dict[str, Any]) -> str:
+        """The template's text for ``context``; raises what evaluating it raises."""
+        return self.compiled.render(context)
+
+    def resolve(self, context: dict[str, Any]) -> Any:
+        """Render, then validate with the field that validates literal values."""
+        return self.validator.deserialize(self.render(context))
 
 
 @dataclass(frozen=True)
@@ -96,7 +111,7 @@ def templated_fields(action: Action) -> list[str]:
 class Switch:
     """A step decided on the server: render ``expression``, pick a case or the default."""
 
-    expression: TemplateSource | str
+    expression: TemplateSource
     cases: dict[str, str]
     default: str | None = None
 

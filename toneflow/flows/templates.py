@@ -9,9 +9,11 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta
+from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+#: What evaluating an author's expression can raise: a render failure, never a crash.
+RENDER_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError)
 #: The names a template may use; anything else is an error at load time.
 CONTEXT_NAMES = ("call", "variables", "input", "vars")
 
@@ -26,8 +28,11 @@ def environment() -> ImmutableSandboxedEnvironment:
     return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 
 
-def compile_template(text: str) -> Any:
-    """Compile ``text``; refuse syntax errors and names the context does not have."""
+def compile_template(text: str) -> tuple[Any, frozenset[str]]:
+    """Compile ``text``; refuse syntax errors and names the context does not have.
+
+    Returns the compiled template and the context names it uses.
+    """
     env = environment()
     try:
         # Unknown filters and tests surface while names are collected (a subclass of
@@ -42,4 +47,4 @@ def compile_template(text: str) -> Any:
             f"template uses {', '.join(repr(n) for n in unknown)}, which is not in the "
             f"template context ({', '.join(CONTEXT_NAMES)})"
         )
-    return compiled
+    return compiled, frozenset(names)

@@ -24,6 +24,8 @@ from toneflow.web.state import flows, public_url, store
 
 bp = Blueprint("answer", __name__)
 log = get_logger(__name__)
+#: One instance for every request: loading keeps no state on the schema.
+REQUEST_SCHEMA = AnswerRequestSchema()
 DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
 
 
@@ -32,7 +34,7 @@ DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
 def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     started = time.perf_counter()
     params, body = read_answer_input(request)
-    answer_request = AnswerRequestSchema().load(normalise(params, body))
+    answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
     served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
     duration_ms = round((time.perf_counter() - started) * 1000, 3)

@@ -15,12 +15,14 @@ from toneflow.web.state import store
 
 bp = Blueprint("events", __name__)
 log = get_logger(__name__)
+#: One instance for every request: loading keeps no state on the schema.
+EVENT_SCHEMA = EventSchema()
 
 
 @bp.post("/events/minivoice")
 def minivoice_event() -> tuple[dict, int]:
     body = read_json_object(request)
-    event = EventSchema().load(body)
+    event = EVENT_SCHEMA.load(body)
     webhook_id = request.headers.get("webhook-id")
     structlog.contextvars.bind_contextvars(call_id=event["call"]["id"])
     # record_event commits before returning: the 200 below is never sent for an
