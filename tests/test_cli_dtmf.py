@@ -132,3 +132,82 @@ def test_check_applies_the_length_limit(run):
 
 def test_dialect_is_required_for_check(run):
     assert run("check", "1").exit_code == 2
+
+
+# --- export: a flow step's send_digits, for another platform ---------------------------
+
+
+@pytest.fixture
+def export(monkeypatch, tmp_path):
+    """Run `dtmf export` against a flows folder holding the given files."""
+
+    def run_export(files: dict[str, str], *args: str):
+        for name, text in files.items():
+            (tmp_path / name).write_text(text)
+        monkeypatch.setenv("TONEFLOW_FLOWS_DIR", str(tmp_path))
+        return CliRunner().invoke(dtmf, ["export", *args])
+
+    return run_export
+
+
+BRIDGE = {
+    "bridge.yaml": """\
+vars: {pin: "1234"}
+steps:
+  join:
+    - speak: Joining.
+    - send_digits: {digits: "{{ vars.pin }}*WWWWW6654#", pause_before_ms: 4000}
+    - send_digits: "{{ variables.extension }}w1"
+"""
+}
+
+
+def test_export_writes_the_vicidial_seed_string_pause_included(export):
+    result = export(
+        BRIDGE, "bridge", "join", "--to", "vicidial", "--var", "extension=77", "--round-up"
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "action 2: QQQQ1234SQQQQQ6654P\naction 3: 77Q1\n"
+
+
+def test_export_is_exact_unless_asked_to_round_up(export):
+    result = export(BRIDGE, "bridge", "join", "--to", "vicidial", "--var", "extension=77")
+    assert result.exit_code == 1
+    assert "action 3" in result.stderr and "500 ms pause" in result.stderr
+
+
+def test_export_names_a_missing_variable(export):
+    result = export(BRIDGE, "bridge", "join", "--to", "minivoice")
+    assert result.exit_code == 1
+    assert "action 3" in result.stderr and "extension" in result.stderr
+
+
+def test_export_to_a_dialect_without_pauses_fails_on_pause_before(export):
+    result = export(BRIDGE, "bridge", "join", "--to", "genesys", "--var", "extension=7")
+    assert result.exit_code == 1
+    assert "the 4000 ms pause before the digits" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("nope", "join"), "no flow named 'nope'"),
+        (("bridge", "nope"), "has no step named 'nope'"),
+    ],
+)
+def test_export_unknown_flow_or_step(export, args, message):
+    result = export(BRIDGE, *args, "--to", "vobiz")
+    assert result.exit_code == 1
+    assert message in result.stderr
+
+
+def test_export_a_step_without_digits(export):
+    result = export({"x.yaml": "steps:\n  a:\n    - hangup: {}\n"}, "x", "a", "--to", "vobiz")
+    assert result.exit_code == 1
+    assert "sends no digits" in result.stderr
+
+
+def test_export_refuses_a_broken_flow_and_shows_its_problems(export):
+    result = export({"x.yaml": "steps:\n  a:\n    - speek: hi\n"}, "x", "a", "--to", "vobiz")
+    assert result.exit_code == 1
+    assert "x.yaml:3:7: error:" in result.stderr

@@ -86,10 +86,11 @@ class Key:
 
 @dataclass(frozen=True)
 class Pause:
-    """Silence of ``ms`` milliseconds; ``position`` is where the run of pause characters began."""
+    """Silence of ``ms`` milliseconds; ``position`` is where the run of pause characters began
+    (None for a pause that is not in the text, such as ``pause_before_ms``)."""
 
     ms: int
-    position: int = field(compare=False)
+    position: int | None = field(compare=False)
 
     def __post_init__(self) -> None:
         if self.ms < 0:
@@ -309,7 +310,10 @@ def _round_up(units: tuple[int, ...], ms: int) -> int:
 def _pause_ms(d: _Dialect, pause: Pause, round_up: bool, char: str | None) -> int:
     """Return the length ``d`` will write for ``pause``, or raise DtmfError."""
     shown = f"{char!r} " if char else ""
-    where = f"the {pause.ms} ms pause {shown}at position {pause.position}"
+    if pause.position is None:  # pause_before_ms: it has no place in the digits text
+        where = f"the {pause.ms} ms pause before the digits"
+    else:
+        where = f"the {pause.ms} ms pause {shown}at position {pause.position}"
     if not d.pause_units:
         raise DtmfError(
             f"cannot write {where} in {d.name}, which has no pauses",

@@ -8,20 +8,30 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import NoReturn
 
 import click
+from marshmallow import ValidationError
 
+from schemas.base import first_message
+from toneflow.config import load_config
 from toneflow.dtmf import (
     DEFAULT_MAX_DIGITS,
     DIALECTS,
     DtmfError,
+    Pause,
     Timeline,
     TimelineWarning,
     convert,
     parse,
+    render,
     timeline,
 )
+from toneflow.flows.compile import compile_file
+from toneflow.flows.model import Flow, SendDigits, TemplateSource
+from toneflow.flows.registry import flow_files
+from toneflow.flows.templates import RENDER_FAILURES
 
 _DIALECT = click.Choice(DIALECTS)
 _MS = click.IntRange(min=0)
@@ -108,3 +118,80 @@ def check_command(text: str, dialect: str, pause_before_ms: int, max_length: int
         _fail(error)
     click.echo("ok")
     _echo_warnings(timeline(seq, pause_before_ms=pause_before_ms, dialect=dialect).warnings)
+
+
+@dtmf.command("export")
+@click.argument("flow")
+@click.argument("step")
+@click.option("--to", "to_dialect", type=_DIALECT, required=True, help="Dialect to write.")
+@click.option("--round-up", is_flag=True, help="Lengthen pauses the target cannot express.")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A request variable for templated digits (repeatable).",
+)
+def export_command(
+    flow: str, step: str, to_dialect: str, round_up: bool, variables: tuple[str, ...]
+) -> None:
+    """Print each send_digits of a flow's STEP in another dialect, its pause included.
+
+    The flow is read from TONEFLOW_FLOWS_DIR. Templated digits are rendered with the
+    flow's vars and the --var values, as a call with those variables would get them.
+    """
+    compiled = _load_flow(flow)
+    if step not in compiled.steps:
+        _fail(ValueError(f"flow '{flow}' has no step named '{step}'"))
+    context = {
+        "call": {},
+        "input": {},
+        "vars": compiled.vars,
+        "variables": dict(_pair(text) for text in variables),
+    }
+    sends = [
+        (index, action)
+        for index, action in enumerate(compiled.steps[step].actions, start=1)
+        if isinstance(action, SendDigits)
+    ]
+    if not sends:
+        _fail(ValueError(f"step '{step}' of flow '{flow}' sends no digits"))
+    for index, action in sends:
+        try:
+            digits = _value(action.digits, context)
+            pause = _value(action.pause_before_ms, context) or 0
+            sequence = (
+                (Pause(pause, None), *parse(digits, "minivoice"))
+                if pause
+                else parse(digits, "minivoice")
+            )
+            click.echo(f"action {index}: {render(sequence, to_dialect, round_up=round_up)}")
+        except (DtmfError, ValidationError, *RENDER_FAILURES) as error:
+            _fail(ValueError(f"action {index}: {first_message(getattr(error, 'messages', error))}"))
+
+
+def _pair(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"'{text}' is not NAME=VALUE", param_hint="--var")
+    return name, value
+
+
+def _value(value: object, context: dict) -> object:
+    return value.resolve(context) if isinstance(value, TemplateSource) else value
+
+
+def _load_flow(name: str) -> Flow:
+    config = load_config()
+    folder = Path(config["FLOWS_DIR"])
+    path = (
+        next((p for p in flow_files(folder) if p.stem == name), None) if folder.is_dir() else None
+    )
+    if path is None:
+        _fail(ValueError(f"no flow named '{name}' in {folder}"))
+    flow, problems = compile_file(path, max_digits=config["MAX_DIGITS"])
+    if flow is None:
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        _fail(ValueError(f"flow '{name}' has errors; run toneflow lint"))
+    return flow
