@@ -4,100 +4,22 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import runpy
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
-
-from toneflow.store import migrate
-
-ROOT = Path(__file__).resolve().parent.parent
-GUNICORN = Path(sys.executable).with_name("gunicorn")
-START_TIMEOUT = 20.0
-SEED_WEBHOOK = {
-    "event": "call.completed",
-    "created_at": "2026-05-29T12:10:00Z",
-    "call": {"id": "call_123", "status": "completed", "direction": "inbound"},
-    "variables": {},
-    "data": {},
-}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def server_env(tmp_path: Path, port: int, **settings: str) -> dict[str, str]:
-    """The shell's environment without any toneflow or gunicorn setting, plus ``settings``."""
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("TONEFLOW_")
-        and name not in ("DATABASE_URL", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
-    }
-    database = f"sqlite:///{tmp_path / 't.db'}"
-    migrate.upgrade(database)
-    return {
-        **env,
-        "PORT": str(port),
-        "WEB_CONCURRENCY": "2",
-        "DATABASE_URL": database,
-        # gunicorn's control socket goes here, not into the shared home folder.
-        "XDG_RUNTIME_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-        **settings,
-    }
-
-
-def start(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen:
-    # The bind is given on the command line (it overrides gunicorn.conf.py, which binds
-    # 0.0.0.0:$PORT) so that the test server is reachable from this host only.
-    command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
-    with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
-        return subprocess.Popen(
-            [*command, "app:create_app()"], cwd=ROOT, env=env, stdout=out, stderr=err
-        )
-
-
-def output(tmp_path: Path) -> tuple[str, str]:
-    return (
-        (tmp_path / "stdout.log").read_text("utf-8"),
-        (tmp_path / "stderr.log").read_text("utf-8"),
-    )
-
-
-def wait_until_up(process: subprocess.Popen, port: int, tmp_path: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"gunicorn exited with {process.returncode}: {output(tmp_path)}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as reply:
-                if reply.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    pytest.fail(f"gunicorn did not answer /healthz within {START_TIMEOUT} s: {output(tmp_path)}")
-
-
-def stop(process: subprocess.Popen) -> int:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        return process.wait(timeout=START_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-        raise
+from support import (
+    ROOT,
+    SEED_WEBHOOK,
+    START_TIMEOUT,
+    free_port,
+    output,
+    server_env,
+    start,
+    stop,
+    wait_until_up,
+)
 
 
 def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:

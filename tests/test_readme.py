@@ -7,19 +7,15 @@ written, with only the host:port and the venv's path substituted.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from support import ROOT, free_port, server_env, start, stop, wait_until_up
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30
 
@@ -44,40 +40,16 @@ def readme_examples() -> list[tuple[str, str]]:
     return examples
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from toneflow.store import migrate
-
-    database = f"sqlite:///{tmp_path_factory.mktemp('readme') / 'toneflow.db'}"
-    migrate.upgrade(database)
+    tmp_path = tmp_path_factory.mktemp("readme")
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "DATABASE_URL": database}
-    process = subprocess.Popen(
-        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "app:create_app()"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("gunicorn did not start")
-            time.sleep(0.2)
-    yield port
-    process.terminate()
-    process.wait(timeout=15)
+    process = start(tmp_path, server_env(tmp_path, port), port)
+    try:
+        wait_until_up(process, port, tmp_path)
+        yield port
+    finally:
+        stop(process)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the README's examples use curl")

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from support import SEED_WEBHOOK
 
 from toneflow.store import (
     ServedAnswer,
@@ -34,21 +35,7 @@ from toneflow.store import (
 from toneflow.store.tables import answers, events
 
 # The MiniVoice seed webhook, as a platform posts it.
-SEED_BODY: dict[str, Any] = {
-    "event": "call.completed",
-    "created_at": "2026-05-29T12:10:00Z",
-    "call": {
-        "id": "call_123",
-        "customer_id": "cust_123",
-        "application_id": "app_123",
-        "status": "completed",
-        "direction": "inbound",
-        "from": "+15551230001",
-        "to": "+15551230002",
-    },
-    "variables": {},
-    "data": {},
-}
+SEED_BODY: dict[str, Any] = SEED_WEBHOOK
 COMPLETED_AT = datetime(2026, 5, 29, 12, 10, tzinfo=UTC)
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 RECEIVED = datetime(2026, 5, 29, 12, 10, 1, tzinfo=UTC)

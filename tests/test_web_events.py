@@ -10,23 +10,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-#: The "Real Webhook Example" of seeds/minivoice-send_digits.txt, verbatim.
-SEED_WEBHOOK = {
-    "event": "call.completed",
-    "created_at": "2026-05-29T12:10:00Z",
-    "call": {
-        "id": "call_123",
-        "customer_id": "cust_123",
-        "application_id": "app_123",
-        "status": "completed",
-        "direction": "inbound",
-        "from": "+15551230001",
-        "to": "+15551230002",
-    },
-    "variables": {},
-    "data": {},
-}
+from support import SEED_WEBHOOK
 
 
 def webhook(call_id: str = "call_123", **changes) -> dict:
