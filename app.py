@@ -18,7 +18,8 @@ from toneflow.config import load_config
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
 from toneflow.store import make_engine
-from toneflow.web.state import FLOWS, STORE
+from toneflow.web.signatures import Verifier
+from toneflow.web.state import FLOWS, SIGNATURES, STORE
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -38,6 +39,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         # The base URL is known, so static steps become bytes now, in the master process
         # that gunicorn forks: every worker starts with them.
         prerender(app.extensions[FLOWS], settings["PUBLIC_URL"])
+    if settings["WEBHOOK_SECRET"]:
+        app.extensions[SIGNATURES] = Verifier(settings["WEBHOOK_SECRET"])
     web.init_app(app)
     get_logger("toneflow").info(
         "app_created",

@@ -22,7 +22,8 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_URL": None,
     "LOG_FORMAT": None,  # None: json under gunicorn or when not on a terminal, else console
     "LOG_LEVEL": "info",
-    "WEBHOOK_SECRET": None,
+    "WEBHOOK_SECRET": None,  # one or more whsec_… secrets, space-separated (rotation)
+    "SIGN_ANSWERS": False,  # with a secret: answer requests must be signed too
     "MAX_DIGITS": DEFAULT_MAX_DIGITS,
     "MAX_BODY_BYTES": 1_048_576,
 }
@@ -55,6 +56,10 @@ def _check(config: dict[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
+    if config["SIGN_ANSWERS"] not in (True, False, 0, 1):
+        raise ConfigError("TONEFLOW_SIGN_ANSWERS must be 1 or 0")
+    if config["SIGN_ANSWERS"] and not config["WEBHOOK_SECRET"]:
+        raise ConfigError("TONEFLOW_SIGN_ANSWERS=1 needs TONEFLOW_WEBHOOK_SECRET")
     if config["LOG_FORMAT"] not in (None, "json", "console"):
         raise ConfigError("TONEFLOW_LOG_FORMAT must be 'json' or 'console'")
     level = config["LOG_LEVEL"]

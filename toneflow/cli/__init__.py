@@ -13,6 +13,7 @@ from flask.cli import FlaskGroup
 from toneflow.cli.db import db
 from toneflow.cli.dtmf import dtmf
 from toneflow.cli.lint import lint
+from toneflow.cli.webhooks import webhooks
 
 
 def _create_app():
@@ -38,7 +39,7 @@ class ToneflowGroup(FlaskGroup):
 
 
 cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
-for command in (db, dtmf, lint):
+for command in (db, dtmf, lint, webhooks):
     cli.add_command(command)
 
 

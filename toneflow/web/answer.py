@@ -20,7 +20,7 @@ from toneflow import answer as engine
 from toneflow.logs import get_logger
 from toneflow.store import ServedAnswer, record_answer
 from toneflow.web.requests import read_answer_input
-from toneflow.web.state import flows, public_url, store
+from toneflow.web.state import flows, public_url, require_signature, store
 
 bp = Blueprint("answer", __name__)
 log = get_logger(__name__)
@@ -33,6 +33,7 @@ DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
 @bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>/<step>", methods=["GET", "POST"])
 def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     started = time.perf_counter()
+    require_signature(answers=True)
     params, body = read_answer_input(request)
     answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)

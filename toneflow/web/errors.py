@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from schemas.errors import ErrorSchema
 from toneflow.answer import AnswerFailed, NotFound
 from toneflow.logs import get_logger
+from toneflow.web.signatures import SignatureError
 
 log = get_logger(__name__)
 
@@ -75,6 +76,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
         return error_response(err.status, err.code, err.message)
+
+    @app.errorhandler(SignatureError)
+    def _unsigned(err: SignatureError) -> Response:
+        log.warning("signature_refused", reason=str(err))
+        return error_response(401, "unauthorized", f"webhook signature: {err}")
 
     @app.errorhandler(ValidationError)
     def _invalid(err: ValidationError) -> Response:

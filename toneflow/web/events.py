@@ -11,7 +11,7 @@ from schemas.events import EventSchema
 from toneflow.logs import get_logger
 from toneflow.store import record_event
 from toneflow.web.requests import read_json_object
-from toneflow.web.state import store
+from toneflow.web.state import require_signature, store
 
 bp = Blueprint("events", __name__)
 log = get_logger(__name__)
@@ -21,6 +21,7 @@ EVENT_SCHEMA = EventSchema()
 
 @bp.post("/events/minivoice")
 def minivoice_event() -> tuple[dict, int]:
+    require_signature()
     body = read_json_object(request)
     event = EVENT_SCHEMA.load(body)
     webhook_id = request.headers.get("webhook-id")

@@ -9,6 +9,7 @@ from toneflow.flows.registry import FlowSet
 
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"
+SIGNATURES = "toneflow.signatures"
 
 
 def flows() -> FlowSet:
@@ -22,3 +23,15 @@ def store() -> Engine:
 def public_url() -> str:
     """``TONEFLOW_PUBLIC_URL`` when set (behind a proxy), else what the request says."""
     return current_app.config["PUBLIC_URL"] or request.host_url
+
+
+def require_signature(*, answers: bool = False) -> None:
+    """Refuse the request (401) unless it is signed, when a webhook secret is configured.
+
+    Events are checked whenever a secret is set; answer requests only with
+    ``TONEFLOW_SIGN_ANSWERS=1``.
+    """
+    verifier = current_app.extensions.get(SIGNATURES)
+    if verifier is None or (answers and not current_app.config["SIGN_ANSWERS"]):
+        return
+    verifier.verify(request.get_data(cache=True), request.headers)
