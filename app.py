@@ -31,7 +31,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
 
-    app.extensions[STORE] = make_engine(settings["DATABASE_URL"])
+    app.extensions[STORE] = make_engine(
+        settings["DATABASE_URL"], busy_timeout_ms=settings["SQLITE_BUSY_TIMEOUT_MS"]
+    )
     app.extensions[FLOWS] = load_flow_dir(
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]
     )

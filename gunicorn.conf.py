@@ -1,9 +1,19 @@
 """gunicorn settings for toneflow (``gunicorn -c gunicorn.conf.py 'app:create_app()'``).
 
-An answer is CPU-bound and short (well under a millisecond once the flows are compiled),
-so plain sync workers, one per core plus one, keep every core busy without threads
-fighting over the GIL. Platforms give answer_url about 5 s (Vonage, SignalWire); a worker
-stuck for 10 s is killed and replaced long before the next retry piles up behind it.
+Workers: an answer is CPU-bound and short (well under a millisecond once the flows are
+compiled), so plain sync workers, one per core plus one, keep every core busy without
+threads fighting over the GIL; the one extra covers a worker waiting on a disk flush.
+Sync workers expect a reverse proxy (or the platform itself) in front: they are not for
+slow clients.
+
+Timeout: platforms wait about 5 s for answer_url (Vonage 5 s, SignalWire 5 s). A worker
+silent for 4 s can no longer answer in time, so it is killed and replaced, freeing its
+slot for the platform's retry. Everything a request may wait on is shorter still: the
+SQLite lock wait (TONEFLOW_SQLITE_BUSY_TIMEOUT_MS, 2 s) and the PostgreSQL connect timeout
+(2 s), so a stuck store costs an answer its call-log row, never the answer.
+
+Limits: answer_url requests are small; a request line or header over 8 KiB, or more than
+100 headers, is refused by gunicorn with 400 before the app sees it.
 """
 
 import multiprocessing
@@ -14,13 +24,12 @@ from toneflow.logs import logging_config
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
 worker_class = "sync"
-timeout = 10
+timeout = 4
 graceful_timeout = 10
 keepalive = 5
 # Build the app (and compile every flow) once in the master: a broken flow set stops
 # start-up with its errors, and workers share the compiled flows' memory.
 preload_app = True
-# Request line and header limits: answer_url requests are small.
 limit_request_line = 8190
 limit_request_fields = 100
 limit_request_field_size = 8190

@@ -32,6 +32,7 @@ from toneflow.store import (
     record_answer,
     record_event,
 )
+from toneflow.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from toneflow.store.tables import answers, events
 
 # The MiniVoice seed webhook, as a platform posts it.
@@ -230,7 +231,9 @@ def test_sqlite_runs_wal_full_sync_foreign_keys_and_a_busy_timeout(engine):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 5000
+        assert (
+            conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS == 2000
+        )
 
 
 def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
@@ -605,3 +608,10 @@ def test_concurrent_first_answers_to_one_call_all_get_logged(engine):
     assert results == [None] * 8
     assert count(engine, answers) == 8
     assert get_call(engine, "call_123")["last_step"] == "menu"
+
+
+def test_the_sqlite_lock_wait_is_configurable(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=150)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 150
+    engine.dispose()

@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     "SIGN_ANSWERS": False,  # with a secret: answer requests must be signed too
     "MAX_DIGITS": DEFAULT_MAX_DIGITS,
     "MAX_BODY_BYTES": 1_048_576,
+    "SQLITE_BUSY_TIMEOUT_MS": 2000,  # how long a SQLite write waits for a lock
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
@@ -52,7 +53,7 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _check(config: dict[str, Any]) -> None:
-    for name in ("MAX_DIGITS", "MAX_BODY_BYTES"):
+    for name in ("MAX_DIGITS", "MAX_BODY_BYTES", "SQLITE_BUSY_TIMEOUT_MS"):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")

@@ -267,8 +267,12 @@ def get_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
 
 
 def ping(engine: Engine) -> None:
-    """Raise unless the store is reachable and has the call log schema (for /healthz)."""
-    with reading(engine) as conn:
+    """Raise unless the store can be written and has the call log schema (for /healthz).
+
+    A write transaction (``BEGIN IMMEDIATE`` on SQLite) that writes nothing: a store that
+    can be read but not written (locked past its timeout, read-only) is down for us.
+    """
+    with engine.begin() as conn:
         conn.execute(sa.select(calls.c.call_id).limit(1)).all()
 
 

@@ -28,7 +28,11 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
-SQLITE_BUSY_TIMEOUT_MS = 5000
+#: How long a SQLite write waits for another writer's lock. Short on purpose: an answer
+#: must reach the platform within its ~5 s budget (gunicorn kills a worker at 4 s), so
+#: a write that cannot get the lock soon fails fast; the answer is served anyway and an
+#: event gets 503 + Retry-After, so the platform retries it.
+SQLITE_BUSY_TIMEOUT_MS = 2000
 
 # Connection execution option that marks a read-only unit of work (see ``reading``).
 _READ_ONLY = "toneflow_read_only"
@@ -46,14 +50,15 @@ def normalize_url(url: str | URL) -> URL:
     return parsed
 
 
-def make_engine(url: str | URL) -> Engine:
+def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS) -> Engine:
     """Create the call log engine for a SQLite or PostgreSQL URL, without connecting."""
     parsed = normalize_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _make_sqlite_engine(parsed)
+        return _make_sqlite_engine(parsed, busy_timeout_ms)
     if backend == "postgresql":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # A stopped server must fail a request quickly, not hang it past the answer budget.
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 2})
     raise ValueError(
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
     )
@@ -76,7 +81,7 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _make_sqlite_engine(url: URL) -> Engine:
+def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.get_driver_name() != "pysqlite":
         raise ValueError(f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path")
     _create_parent_folder(url)
@@ -90,7 +95,7 @@ def _make_sqlite_engine(url: URL) -> Engine:
         cursor = dbapi_connection.cursor()
         try:
             # busy_timeout first: switching to WAL may have to wait for another connection.
-            cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.fetchall()
             cursor.execute("PRAGMA synchronous = FULL")
