@@ -12,8 +12,9 @@ slot for the platform's retry. Everything a request may wait on is shorter still
 SQLite lock wait (TONEFLOW_SQLITE_BUSY_TIMEOUT_MS, 2 s) and the PostgreSQL connect timeout
 (2 s), so a stuck store costs an answer its call-log row, never the answer.
 
-Limits: answer_url requests are small; a request line or header over 8 KiB, or more than
-100 headers, is refused by gunicorn with 400 before the app sees it.
+Limits: answer_url requests are small; a header over 8 KiB or more than 100 headers is
+refused by gunicorn with 431, a request line over 8 KiB with 400/414, before the app
+sees them (tests/test_hostile.py).
 """
 
 import multiprocessing
