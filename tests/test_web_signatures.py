@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 import standardwebhooks.webhooks
@@ -222,3 +224,37 @@ def test_no_header_or_body_garbage_is_a_500(signed_client, webhook_id, timestamp
         },
     )
     assert response.status_code == 401
+
+
+def test_the_readme_signing_example_works_against_gunicorn(tmp_path):
+    """The README's `sh` block, run as written, against gunicorn started with its secret."""
+    import re
+    import subprocess
+
+    from support import ROOT, free_port, server_env, start, stop, wait_until_up
+
+    block = re.search(
+        r"## Signed webhooks.*?```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.S
+    ).group(1)
+    export, body_line, curl = [line.split("   #")[0] for line in block.strip().splitlines()]
+    secret = export.split("=", 1)[1]
+    port = free_port()
+    process = start(tmp_path, server_env(tmp_path, port, TONEFLOW_WEBHOOK_SECRET=secret), port)
+    try:
+        wait_until_up(process, port, tmp_path)
+        script = (
+            "\n".join([export, body_line, curl])
+            .replace("localhost:8000", f"127.0.0.1:{port}")
+            .replace(".venv/bin/", f"{Path(sys.executable).parent}/")
+        )
+        signed_run = subprocess.run(
+            ["bash", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert signed_run.stdout == '{"status":"stored"}\n', signed_run.stderr
+        unsigned = script.replace(curl.split("$(")[1].split(")")[0], "true")
+        unsigned_run = subprocess.run(
+            ["bash", "-c", unsigned], cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        assert '"code": "unauthorized"' in unsigned_run.stdout
+    finally:
+        stop(process)
