@@ -10,7 +10,8 @@ from functools import cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, TemplateSyntaxError, meta
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from toneflow.flows.sandbox import BoundedSandbox, unbounded_constructs
 
 #: What evaluating an author's expression can raise: a render failure, never a crash.
 RENDER_FAILURES = (TemplateError, ArithmeticError, TypeError, ValueError, LookupError)
@@ -23,9 +24,9 @@ class TemplateProblem(ValueError):
 
 
 @cache
-def environment() -> ImmutableSandboxedEnvironment:
-    """One shared sandbox: no attribute access to Python internals, no mutation."""
-    return ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
+def environment() -> BoundedSandbox:
+    """One shared sandbox: no Python internals, no mutation, bounded size and time."""
+    return BoundedSandbox(undefined=StrictUndefined, autoescape=False)
 
 
 def compile_template(text: str) -> tuple[Any, frozenset[str]]:
@@ -37,10 +38,14 @@ def compile_template(text: str) -> tuple[Any, frozenset[str]]:
     try:
         # Unknown filters and tests surface while names are collected (a subclass of
         # TemplateSyntaxError), so both steps sit inside the same guard.
-        names = meta.find_undeclared_variables(env.parse(text))
+        tree = env.parse(text)
+        names = meta.find_undeclared_variables(tree)
         compiled = env.from_string(text)
     except TemplateSyntaxError as err:
         raise TemplateProblem(f"template error: {err.message}") from err
+    unbounded = unbounded_constructs(tree)
+    if unbounded:
+        raise TemplateProblem(f"template error: {unbounded}")
     unknown = sorted(names - set(CONTEXT_NAMES))
     if unknown:
         raise TemplateProblem(
