@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from schemas.base import AtCharacter
 from toneflow import dtmf
 from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
 from toneflow.flows.templates import TemplateProblem, compile_template
@@ -97,7 +98,8 @@ class Digits(fields.String):
         try:
             dtmf.parse(text, "minivoice", max_length=MAX_DIGITS.get())
         except dtmf.DtmfError as err:
-            raise ValidationError(str(err)) from err
+            message = str(err) if err.position is None else AtCharacter(str(err), err.position)
+            raise ValidationError(message) from err
         return text
 
 

@@ -482,6 +482,22 @@ def ozml_segments(seq: Iterable[Token], *, pause_before_ms: int = 0) -> list[Ozm
     return segments
 
 
+def unsendable(seq: Iterable[Token], dialect: str) -> list[DtmfError]:
+    """One error per key in ``seq`` that ``dialect`` cannot send (``A`` in OzML), in order.
+
+    For lint, which names every such key with its position rather than the first only.
+    """
+    d = _dialect(dialect)
+    errors: list[DtmfError] = []
+    for token in seq:
+        if isinstance(token, Key):
+            try:
+                _spell_key(d, token, None)
+            except DtmfError as err:
+                errors.append(err)
+    return errors
+
+
 def ozml_elements(segments: Iterable[OzmlDelay | OzmlKeys], party: str) -> list[ET.Element]:
     """Build ``<Delay>3</Delay>`` and ``<SendDTMF Party=… Keys=…/>`` elements.
 
