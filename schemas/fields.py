@@ -43,6 +43,10 @@ class Templatable(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str) and is_template(value):
             return template_source(value, self.inner)
+        if isinstance(value, str) and isinstance(self.inner, fields.Integer):
+            # Only a template's rendered text is read as a number; a literal is written as
+            # one, so the flow file and its JSON Schema say the same thing.
+            raise ValidationError("must be a whole number, written without quotes")
         return self.inner.deserialize(value)
 
 

@@ -190,6 +190,12 @@ def _ranges(chars: Sequence[str]) -> list[str]:
     return parts
 
 
+def characters(dialect: str) -> str:
+    """Every character ``dialect`` accepts, keys then pauses (for patterns: JSON Schema)."""
+    d = _dialect(dialect)
+    return "".join(d.keys) + "".join(d.pauses)
+
+
 def alphabet(dialect: str) -> str:
     """Return the characters ``dialect`` accepts, compactly, for messages and docs.
 
