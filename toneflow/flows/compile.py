@@ -27,20 +27,20 @@ from toneflow.flows.templates import RENDER_FAILURES
 MAX_FLOW_BYTES = 1_048_576
 
 
-def _flatten(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
+def flatten_messages(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
     """Walk marshmallow's nested error messages, yielding (path, message) pairs."""
     if isinstance(messages, dict):
         for key, inner in messages.items():
-            yield from _flatten(inner, (*path, key))
+            yield from flatten_messages(inner, (*path, key))
     elif isinstance(messages, list):
         for message in messages:
-            yield from _flatten(message, path)
+            yield from flatten_messages(message, path)
     else:
         # Kept as given: a message may carry the position of one character (AtCharacter).
         yield path, messages if isinstance(messages, str) else str(messages)
 
 
-def _describe(path: Path) -> str:
+def describe_path(path: Path) -> str:
     """``steps.connect[1].send_digits.digits``: where in the flow a message applies."""
     text = ""
     for part in path:
@@ -69,7 +69,7 @@ class _Compiler:
             mark = self.source.char_mark(path, position)
         else:
             mark = self.source.mark_for(path, at_key=at_key)
-        where = _describe(path)
+        where = describe_path(path)
         text = f"{where}: {message}" if where and not message.startswith(where) else message
         self.problems.append(Problem(self.file, mark.line, mark.column, severity, str(text)))
 
@@ -96,7 +96,7 @@ class _Compiler:
         try:
             return FlowFileSchema().load(self.source.data)
         except ValidationError as err:
-            for path, message in _flatten(err.messages, ()):
+            for path, message in flatten_messages(err.messages, ()):
                 self.error(path, message, at_key=message.startswith(KEY_PROBLEMS))
             return None
 
