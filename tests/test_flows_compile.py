@@ -62,7 +62,7 @@ def test_unknown_action_argument_with_did_you_mean():
         "f.yaml:4:9: error: steps.a[0].speak.txt: unknown key 'txt' (did you mean 'text'?)"
     )
     # The required field it stood for is missing, also reported (at the mapping).
-    assert "steps.a[0].speak.text: Missing data for required field." in at(problems, 4, 9)
+    assert "steps.a[0].speak: missing required key 'text'" in at(problems, 4, 9)
 
 
 def test_unknown_top_level_key_points_at_the_key_not_the_value():
@@ -419,7 +419,7 @@ def test_switch_without_cases():
         """
     )
     assert [str(p) for p in problems] == [
-        "f.yaml:5:5: error: steps.s.cases: Missing data for required field."
+        "f.yaml:5:5: error: steps.s: missing required key 'cases'"
     ]
 
 
@@ -501,7 +501,7 @@ def test_non_utf8_column_counts_characters_not_bytes():
         ("steps: !!python/object/apply:os.system ['true']\n", 1, 8, "is not allowed"),
         ("- a\n", 1, 1, "a flow file is a mapping with at least `steps`"),
         ("---\n", 2, 1, "a flow file is a mapping with at least `steps`"),  # an empty document
-        ("description: x\n", 1, 1, "steps: Missing data for required field."),
+        ("description: x\n", 1, 1, "missing required key 'steps'"),
         ("steps: {}\n", 1, 8, "steps: must not be empty"),
         ("steps:\n  a: []\n", 2, 6, "a step needs at least one action"),
     ],

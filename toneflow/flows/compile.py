@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from schemas.base import KEY_PROBLEMS, did_you_mean, first_message
 from schemas.fields import digit_limit
@@ -23,6 +23,8 @@ from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
 from toneflow.flows.templates import RENDER_FAILURES
 
+#: marshmallow's message for a missing required field, reworded for flow authors.
+REQUIRED = fields.Field.default_error_messages["required"]
 #: A flow file larger than this is refused before parsing.
 MAX_FLOW_BYTES = 1_048_576
 
@@ -97,6 +99,10 @@ class _Compiler:
             return FlowFileSchema().load(self.source.data)
         except ValidationError as err:
             for path, message in flatten_messages(err.messages, ()):
+                if message == REQUIRED and path:
+                    # Said of the mapping that lacks the key, where the author adds it.
+                    self.error(path[:-1], f"missing required key '{path[-1]}'")
+                    continue
                 self.error(path, message, at_key=message.startswith(KEY_PROBLEMS))
             return None
 

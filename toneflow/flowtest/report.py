@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import shutil
 from typing import Any
 
 from toneflow.flowtest.run import Mismatch, Outcome
@@ -21,8 +20,9 @@ def case_line(outcome: Outcome) -> str:
     return f"{outcome.file}::{outcome.case.name} {'PASSED' if outcome.passed else 'FAILED'}"
 
 
-def rule(title: str, char: str = "=") -> str:
-    width = min(shutil.get_terminal_size((80, 24)).columns, 100)
+def rule(title: str, char: str = "=", width: int = 80) -> str:
+    """A title centred in a line of ``char``; a fixed width, so output reads the same in
+    a terminal, a CI log and the README."""
     title = f" {title} "
     left = max((width - len(title)) // 2, 3)
     return char * left + title + char * max(width - left - len(title), 3)
