@@ -163,7 +163,13 @@ def read_source(text: str) -> Source:
         return source
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        message = " ".join(part for part in (err.context, err.problem) if part)
+        context = err.context
+        if context and err.context_mark and err.problem_mark:
+            # "while scanning a quoted scalar" is about where that scalar began: say where.
+            begun = _mark(err.context_mark)
+            if begun.line != _mark(err.problem_mark).line:
+                context = f"{context} (which began at line {begun.line}, column {begun.column})"
+        message = " ".join(part for part in (context, err.problem) if part)
         raise SourceError(f"YAML syntax: {message}", _mark(mark) if mark else Mark(1, 1)) from err
     except yaml.YAMLError as err:
         raise SourceError(f"YAML syntax: {err}", Mark(1, 1)) from err
