@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
 import json
-import os
 import re
-import sys
 import textwrap
 from pathlib import Path
 
@@ -17,7 +14,6 @@ from click.testing import CliRunner
 
 from toneflow.cli import cli
 from toneflow.flows.problems import WARNING, Problem
-from toneflow.logs import configure_logging
 from toneflow.store import migrate, normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,20 +22,7 @@ PROBLEM_LINE = re.compile(
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No setting leaks in from the shell, and nothing is written into the project."""
-    for name in list(os.environ):
-        if name.startswith(("TONEFLOW_", "FLASK_")) or name in ("DATABASE_URL", "PORT"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    # FlaskGroup sets FLASK_RUN_FROM_CLI in os.environ; monkeypatch puts it back after.
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
-    monkeypatch.chdir(ROOT)
-    yield
-    # `--help` builds the app, whose logging then writes to CliRunner's closed stream.
-    with contextlib.redirect_stdout(sys.__stdout__):
-        configure_logging("json")
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def invoke(*args: str):

@@ -3,10 +3,7 @@ under a test fails it with a readable side-by-side diff."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,22 +13,11 @@ from click.testing import CliRunner
 
 from toneflow.cli import cli
 from toneflow.flowtest.run import contains, ozml_actions, subset
-from toneflow.logs import configure_logging
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch):
-    for name in list(os.environ):
-        if name.startswith(("TONEFLOW_", "FLASK_")) or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
-    monkeypatch.chdir(ROOT)
-    yield
-    # The command builds the app, whose logging then writes to CliRunner's closed stream.
-    with contextlib.redirect_stdout(sys.__stdout__):
-        configure_logging("json")
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def run(*args: str):
