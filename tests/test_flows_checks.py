@@ -281,3 +281,36 @@ def test_a_bad_digit_points_at_itself_in_every_quoting_style(char):
         _, problems = compile_flow("f", "f.yaml", text.encode(), max_digits=128)
         [problem] = problems
         assert text.splitlines()[2][problem.column - 1] == char
+
+
+LINES = [
+    "  a:",
+    "  b:",
+    "  a: [",
+    "    - redirect: a",
+    "    - redirect: {step: b}",
+    "    - redirect: c",
+    '    - send_digits: "1A,2"',
+    '    - send_digits: {digits: "w1", pause_before_ms: 300}',
+    "    - collect_digits: {max_digits: 1, timeout_ms: 1500, next: b}",
+    "    switch: '{{ input.digits }}'",
+    "    cases: {'1': a, '2': a}",
+    "    default: b",
+    "    - speak: '{{ nope }}'",
+    "    - hangup: {}",
+    "    - hangup: {}\n      speak: x",
+    "\t",
+    "start: b",
+    "fallback: a",
+]
+
+
+@given(st.lists(st.sampled_from(LINES), max_size=12))
+def test_any_mix_of_lines_gives_problems_inside_the_file(lines):
+    """Lint never crashes, and every position it gives is a place in the file."""
+    text = "steps:\n" + "\n".join(lines) + "\n"
+    _, problems = compile_flow("f", "f.yaml", text.encode(), max_digits=128)
+    file_lines = text.split("\n")
+    for problem in problems:
+        assert 1 <= problem.line <= len(file_lines), problem
+        assert 1 <= problem.column <= len(file_lines[problem.line - 1]) + 1, problem

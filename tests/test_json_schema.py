@@ -122,3 +122,30 @@ def test_the_shipped_schema_file_is_what_toneflow_schema_prints(monkeypatch):
     assert json.loads(result.stdout) == flow_json_schema()
     # Editors point at this file; regenerate it with `toneflow schema > flow.schema.json`.
     assert (ROOT / "flow.schema.json").read_text() == result.stdout
+
+
+names = st.sampled_from(["send_digits", "speak", "transfer", "redirect", "hangup", "speek"])
+keys = st.sampled_from(["digits", "text", "language", "to", "step", "party", "pause_before_ms"])
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-1, 70_000),
+    st.sampled_from(["", "12#", "1X", "hi", "caller", "Not A Name", "a", "5"]),
+)
+arguments = st.one_of(scalars, st.dictionaries(keys, scalars, max_size=3))
+
+
+@given(actions=st.lists(st.dictionaries(names, arguments, min_size=0, max_size=2), max_size=3))
+def test_the_schema_and_marshmallow_agree_on_any_action(actions):
+    """Any action name, shorthand or mapping, any key: accepted by both or refused by both.
+
+    (URLs are left out: JSON Schema's `format: uri` is not a check validators apply.)
+    """
+    flow = {"steps": {"a": actions}}
+    with digit_limit(128):
+        try:
+            FlowFileSchema().load(flow)
+            accepted = True
+        except ValidationError:
+            accepted = False
+    assert (errors(flow) == []) == accepted, errors(flow)
