@@ -314,3 +314,15 @@ def test_any_mix_of_lines_gives_problems_inside_the_file(lines):
     for problem in problems:
         assert 1 <= problem.line <= len(file_lines), problem
         assert 1 <= problem.column <= len(file_lines[problem.line - 1]) + 1, problem
+
+
+def test_input_counts_only_before_the_redirect():
+    problems = found(
+        """\
+        steps:
+          a:
+            - redirect: a
+            - collect_digits: {max_digits: 1, timeout_ms: 5000, next: a}
+        """
+    )
+    assert [(line, column, severity) for line, column, severity, _ in problems] == [(3, 17, ERROR)]

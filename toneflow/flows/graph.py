@@ -51,21 +51,28 @@ def references(data: dict, steps: dict) -> Iterator[Reference]:
                 yield Reference(path, collect["next"], "next", name)
 
 
-def _takes_input(body: Any) -> bool:
+def _input_before(body: Any, index: int) -> bool:
+    """The step collects digits before its action ``index`` (a redirect)."""
     return isinstance(body, list) and any(
-        isinstance(action, dict) and "collect_digits" in action for action in body
+        isinstance(action, dict) and "collect_digits" in action for action in body[:index]
     )
 
 
 def endless_loops(data: dict, steps: dict) -> Iterator[tuple[Path, str]]:
     """Redirect cycles with no digit collection on the way: the call would loop forever.
 
+    A redirect counts when no ``collect_digits`` comes before it in its step.
+
     Only redirects count: a switch decides on the request, so a cycle through one may
     end. One (path, message) per cycle, at the redirect of its first step in the file.
     """
     edges: dict[str, list[Reference]] = {}
     for ref in references(data, steps):
-        if ref.what == "redirect" and ref.target in steps and not _takes_input(steps[ref.step]):
+        if (
+            ref.what == "redirect"
+            and ref.target in steps
+            and not _input_before(steps[ref.step], ref.path[2])
+        ):
             edges.setdefault(ref.step, []).append(ref)
     reported: set[frozenset[str]] = set()
     for start in steps:
