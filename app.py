@@ -18,6 +18,7 @@ from toneflow.config import load_config
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
 from toneflow.store import make_engine
+from toneflow.web.reload import log_problems
 from toneflow.web.signatures import Verifier
 from toneflow.web.state import FLOWS, SIGNATURES, STORE
 
@@ -37,6 +38,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions[FLOWS] = load_flow_dir(
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]
     )
+    log_problems(app.extensions[FLOWS].warnings)
     if settings["PUBLIC_URL"]:
         # The base URL is known, so static steps become bytes now, in the master process
         # that gunicorn forks: every worker starts with them.

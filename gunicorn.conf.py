@@ -41,3 +41,17 @@ logconfig_dict = logging_config(
 accesslog = "-"
 # gunicorn's control socket (one fixed path per user) is not used: signals manage workers.
 control_socket_disable = True
+
+
+def on_reload(arbiter):
+    """On HUP, load the flow files again in the master, before the new workers fork.
+
+    With ``preload_app`` a HUP does not rebuild the app, so without this new workers would
+    serve the flows the master read at start; a broken set is refused and logged, and the
+    new workers keep serving the last good one (toneflow/web/reload.py).
+    """
+    if arbiter.app.callable is None:
+        return  # the app is not preloaded: each new worker builds it, reading the files
+    from toneflow.web.reload import reload_flows
+
+    reload_flows(arbiter.app.callable, force=True)

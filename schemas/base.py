@@ -19,6 +19,21 @@ def did_you_mean(word: str, choices: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+class AtCharacter(str):
+    """A message about one character of a text value; ``position`` is 1-based.
+
+    marshmallow keeps message objects as given, so a flow file's checker can point at
+    the character itself (the ``X`` in ``digits: "12X4"``), not only at the value.
+    """
+
+    position: int
+
+    def __new__(cls, message: str, position: int) -> AtCharacter:
+        text = super().__new__(cls, message)
+        text.position = position
+        return text
+
+
 def first_message(messages: Any) -> str:
     """The first message in marshmallow's nested errors: for a one-line reason."""
     while isinstance(messages, (list, dict)):

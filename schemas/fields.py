@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields
 
+from schemas.base import AtCharacter
 from toneflow import dtmf
 from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
 from toneflow.flows.templates import TemplateProblem, compile_template
@@ -42,6 +43,10 @@ class Templatable(fields.Field):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, str) and is_template(value):
             return template_source(value, self.inner)
+        if isinstance(value, str) and isinstance(self.inner, fields.Integer):
+            # Only a template's rendered text is read as a number; a literal is written as
+            # one, so the flow file and its JSON Schema say the same thing.
+            raise ValidationError("must be a whole number, written without quotes")
         return self.inner.deserialize(value)
 
 
@@ -97,7 +102,8 @@ class Digits(fields.String):
         try:
             dtmf.parse(text, "minivoice", max_length=MAX_DIGITS.get())
         except dtmf.DtmfError as err:
-            raise ValidationError(str(err)) from err
+            message = str(err) if err.position is None else AtCharacter(str(err), err.position)
+            raise ValidationError(message) from err
         return text
 
 

@@ -53,9 +53,17 @@ class ActionSchema(Schema):
 class SendDigitsSchema(ActionSchema):
     shorthand = "digits"
     model_class = model.SendDigits
-    digits = Templatable(Digits(), required=True)
-    pause_before_ms = Templatable(WholeNumber(validate=validate.Range(0, MAX_PAUSE_MS)))
-    party = Templatable(fields.String(validate=validate.OneOf(model.PARTIES)))
+    digits = Templatable(
+        Digits(), required=True, metadata={"description": "0-9 * # A-D, and w W , for pauses"}
+    )
+    pause_before_ms = Templatable(
+        WholeNumber(validate=validate.Range(0, MAX_PAUSE_MS)),
+        metadata={"description": "silence before the first key, in ms"},
+    )
+    party = Templatable(
+        fields.String(validate=validate.OneOf(model.PARTIES)),
+        metadata={"description": "OzML SendDTMF Party; default: the flow's party"},
+    )
 
 
 class SpeakSchema(ActionSchema):
@@ -76,7 +84,9 @@ class CollectDigitsSchema(ActionSchema):
     max_digits = Templatable(WholeNumber(validate=validate.Range(1, 64)), required=True)
     timeout_ms = Templatable(WholeNumber(validate=validate.Range(100, MAX_PAUSE_MS)), required=True)
     finish_on_key = Templatable(fields.String(validate=validate.OneOf(list(KEYS_TO_FINISH))))
-    next = Name(required=True)
+    next = Name(
+        required=True, metadata={"description": "the step the collected digits are posted to"}
+    )
 
 
 class RedirectSchema(ActionSchema):
@@ -180,9 +190,20 @@ class StepField(fields.Field):
 class FlowFileSchema(Schema):
     """A whole flow file (``flows/<name>.yaml``)."""
 
-    description = fields.String()
-    start = Name()
-    party = fields.String(validate=validate.OneOf(model.PARTIES))
-    fallback = Name()
-    vars = fields.Dict(keys=fields.String())
-    steps = NamedMapping(StepField(), key_field=KeyName(), allow_empty=False, required=True)
+    description = fields.String(metadata={"description": "what the flow is for"})
+    start = Name(metadata={"description": "the first step; default: the first in the file"})
+    party = fields.String(
+        validate=validate.OneOf(model.PARTIES),
+        metadata={"description": "OzML Party for send_digits; default: callee"},
+    )
+    fallback = Name(metadata={"description": "the step served when another cannot render"})
+    vars = fields.Dict(
+        keys=fields.String(), metadata={"description": "constants, visible to templates as vars.*"}
+    )
+    steps = NamedMapping(
+        StepField(),
+        key_field=KeyName(),
+        allow_empty=False,
+        required=True,
+        metadata={"description": "the steps by name: a list of actions, or a switch"},
+    )

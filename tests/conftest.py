@@ -6,7 +6,9 @@ every store-touching test is exercised on both engines.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import textwrap
 from pathlib import Path
 
@@ -113,3 +115,22 @@ def client_for(app_config, tmp_path):
     yield build
     for application in apps:
         application.extensions["toneflow.store"].dispose()
+
+
+@pytest.fixture
+def cli_env(monkeypatch, tmp_path):
+    """For CLI tests: no setting leaks in from the shell, nothing is written into the
+    project, and logging is put back afterwards."""
+    from toneflow.logs import configure_logging
+
+    for name in list(os.environ):
+        if name.startswith(("TONEFLOW_", "FLASK_")) or name in ("DATABASE_URL", "PORT"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    # FlaskGroup sets FLASK_RUN_FROM_CLI in os.environ; monkeypatch puts it back after.
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
+    monkeypatch.chdir(PROJECT_FLOWS.parent)
+    yield
+    # `--help` builds the app, whose logging then writes to CliRunner's closed stream.
+    with contextlib.redirect_stdout(sys.__stdout__):
+        configure_logging("json")

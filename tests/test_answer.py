@@ -30,7 +30,7 @@ def flows_of(text: str, *, name: str = "f", max_digits: int = 128) -> FlowSet:
     flow, problems = compile_flow(
         name, f"{name}.yaml", dedent(text).encode(), max_digits=max_digits
     )
-    assert problems == []
+    assert [p for p in problems if p.severity == "error"] == []
     return FlowSet({name: flow}, max_digits=max_digits)
 
 

@@ -226,7 +226,7 @@ def test_a_broken_flow_folder_stops_start_up_listing_every_problem(app_config, t
     assert all(problems), lines
     found = [(Path(m["file"]).name, int(m["line"]), int(m["column"])) for m in problems]
     assert found == [
-        ("digits.yml", 3, 20),
+        ("digits.yml", 3, 23),  # the X itself
         ("syntax.yaml", 2, 1),
         ("typo.yaml", 4, 7),
         ("typo.yaml", 5, 17),

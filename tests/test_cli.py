@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import importlib
-import os
+import json
 import re
-import sys
 import textwrap
 from pathlib import Path
 
@@ -16,7 +14,6 @@ from click.testing import CliRunner
 
 from toneflow.cli import cli
 from toneflow.flows.problems import WARNING, Problem
-from toneflow.logs import configure_logging
 from toneflow.store import migrate, normalize_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,20 +22,7 @@ PROBLEM_LINE = re.compile(
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_env(monkeypatch, tmp_path):
-    """No setting leaks in from the shell, and nothing is written into the project."""
-    for name in list(os.environ):
-        if name.startswith(("TONEFLOW_", "FLASK_")) or name in ("DATABASE_URL", "PORT"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    # FlaskGroup sets FLASK_RUN_FROM_CLI in os.environ; monkeypatch puts it back after.
-    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "false")
-    monkeypatch.chdir(ROOT)
-    yield
-    # `--help` builds the app, whose logging then writes to CliRunner's closed stream.
-    with contextlib.redirect_stdout(sys.__stdout__):
-        configure_logging("json")
+pytestmark = pytest.mark.usefixtures("cli_env")
 
 
 def invoke(*args: str):
@@ -151,15 +135,22 @@ def test_lint_reports_every_problem_sorted_and_exits_1(tmp_path):
     found = problems_of(result.stdout)
     where = [(Path(m["file"]).name, int(m["line"]), int(m["column"])) for m in found]
     assert where == sorted(where)  # by file, then line and column as numbers
-    assert where == [("a.yaml", 2, 1), ("b.yaml", 2, 11), ("b.yaml", 10, 21), ("c.yml", 3, 7)]
-    assert all(m["severity"] == "error" for m in found)
+    assert where == [
+        ("a.yaml", 2, 1),
+        ("b.yaml", 2, 11),
+        ("b.yaml", 10, 3),  # c is never reached
+        ("b.yaml", 10, 23),  # the X itself
+        ("c.yml", 3, 7),
+    ]
+    assert [m["severity"] for m in found] == ["error", "error", "warning", "error", "error"]
     assert all(m["file"] == str(flows / Path(m["file"]).name) for m in found)
     messages = [m["message"] for m in found]
     assert messages[0].startswith("YAML syntax")
     assert "'sory'" in messages[1]
-    assert "invalid DTMF character 'X' at position 2" in messages[2]
-    assert "unknown action 'speek'" in messages[3]
-    assert result.stderr.strip() == "3 file(s) checked, 4 error(s)"
+    assert "step 'c' is never reached" in messages[2]
+    assert "invalid DTMF character 'X' at position 2" in messages[3]
+    assert "unknown action 'speek'" in messages[4]
+    assert result.stderr.strip() == "3 file(s) checked, 4 error(s), 1 warning(s)"
 
 
 def test_lint_reads_the_flows_dir_from_the_environment(monkeypatch, tmp_path):
@@ -228,3 +219,32 @@ def test_lint_strict_fails_on_warnings(one_warning):
 
 def test_lint_strict_passes_a_clean_set():
     assert invoke("lint", "--strict").exit_code == 0
+
+
+def test_lint_json_lists_the_same_problems_as_the_text(tmp_path):
+    flows = write_flows(tmp_path / "broken", BROKEN)
+    text = invoke("lint", str(flows))
+    result = invoke("lint", "--format", "json", str(flows))
+    assert result.exit_code == 1
+    listed = json.loads(result.stdout)
+    assert [
+        f"{p['file']}:{p['line']}:{p['column']}: {p['severity']}: {p['message']}" for p in listed
+    ] == (text.stdout.splitlines())
+    assert set(listed[0]) == {"file", "line", "column", "severity", "message"}
+    assert isinstance(listed[0]["line"], int)
+    assert result.stderr == text.stderr
+
+
+def test_lint_json_of_a_clean_set_is_an_empty_list():
+    result = invoke("lint", "--format", "json")
+    assert (result.exit_code, json.loads(result.stdout)) == (0, [])
+
+
+def test_lint_warnings_alone_exit_0_and_strict_makes_them_fail(tmp_path):
+    flows = write_flows(tmp_path / "w", {"w.yaml": 'steps:\n  a:\n    - send_digits: "1w2"\n'})
+    result = invoke("lint", str(flows))
+    assert result.exit_code == 0
+    [problem] = problems_of(result.stdout)
+    assert (problem["severity"], problem["line"], problem["column"]) == ("warning", "3", "22")
+    assert result.stderr.strip() == "1 file(s) checked, 0 error(s), 1 warning(s)"
+    assert invoke("lint", "--strict", str(flows)).exit_code == 1

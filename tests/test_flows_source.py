@@ -103,25 +103,67 @@ def test_numeric_and_quoted_keys_both_read_as_text():
     assert list(source.data["cases"]) == ["1", "2", "01"]
 
 
-def test_duplicate_keys_are_refused_at_the_second_key():
-    error = refused(
-        "steps:\n  a:\n    - hangup: {}\n  b:\n    - hangup: {}\n  a:\n    - hangup: {}\n"
-    )
-    assert error.message == "duplicate key 'a' (first defined at line 2)"
-    assert error.mark == Mark(6, 3)
+def duplicates(text: str) -> list[tuple[str, Mark]]:
+    return read_source(text).problems
+
+
+def test_duplicate_keys_are_reported_at_the_second_key_and_the_first_value_kept():
+    text = "steps:\n  a:\n    - hangup: {}\n  b:\n    - hangup: {}\n  a:\n    - speak: x\n"
+    source = read_source(text)
+    assert source.problems == [("duplicate key 'a' (first defined at line 2)", Mark(6, 3))]
+    assert source.data["steps"] == {"a": [{"hangup": {}}], "b": [{"hangup": {}}]}
 
 
 def test_duplicate_keys_deep_inside_an_action():
     text = "steps:\n  a:\n    - send_digits:\n        digits: '1'\n        digits: '2'\n"
-    error = refused(text)
-    assert error.message == "duplicate key 'digits' (first defined at line 4)"
-    assert error.mark == Mark(5, 9)
+    assert duplicates(text) == [("duplicate key 'digits' (first defined at line 4)", Mark(5, 9))]
 
 
 def test_number_and_quoted_number_are_the_same_key():
-    error = refused('cases:\n  1: sales\n  "1": support\n')
-    assert error.message == "duplicate key '1' (first defined at line 2)"
-    assert error.mark == Mark(3, 3)
+    assert duplicates('cases:\n  1: sales\n  "1": support\n') == [
+        ("duplicate key '1' (first defined at line 2)", Mark(3, 3))
+    ]
+
+
+def test_every_duplicate_key_is_reported():
+    assert [mark for _, mark in duplicates("a: 1\na: 2\nb: {x: 1, x: 2}\na: 3\n")] == [
+        Mark(2, 1),
+        Mark(3, 11),
+        Mark(4, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("d: 12X4\n", Mark(1, 6)),  # plain
+        ("d: '12X4'\n", Mark(1, 7)),  # quoted: one past the quote
+        ('d: "12X4"\n', Mark(1, 7)),
+        ("x:\n  - {d: 12X4}\n", Mark(2, 11)),  # flow style
+    ],
+)
+def test_char_mark_points_at_the_character(text, expected):
+    assert read_source(text).char_mark(("d",) if text.startswith("d") else ("x", 0, "d"), 3) == (
+        expected
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'd: "1\\x32X4"\n',  # an escape: characters and columns differ
+        "d: |\n  12X4\n",  # a block scalar
+        "d: 12\n  X4\n",  # folded over two lines
+    ],
+)
+def test_char_mark_falls_back_to_the_value_when_text_is_not_verbatim(text):
+    source = read_source(text)
+    assert source.char_mark(("d",), 3) == source.values[("d",)]
+
+
+def test_char_mark_of_a_shorthand_argument_uses_its_action_value():
+    source = read_source('- send_digits: "12X"\n')
+    assert source.char_mark((0, "send_digits", "digits"), 3) == Mark(1, 19)
 
 
 def test_same_key_in_different_mappings_is_fine():

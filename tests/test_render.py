@@ -334,7 +334,7 @@ steps:
 @pytest.fixture(scope="module")
 def all_actions() -> FlowSet:
     flow, problems = compile_flow("f", "f.yaml", dedent(ALL_ACTIONS).encode(), max_digits=128)
-    assert problems == []
+    assert [p for p in problems if p.severity == "error"] == []
     return FlowSet({"f": flow})
 
 

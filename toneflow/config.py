@@ -27,6 +27,7 @@ DEFAULTS: dict[str, Any] = {
     "MAX_DIGITS": DEFAULT_MAX_DIGITS,
     "MAX_BODY_BYTES": 1_048_576,
     "SQLITE_BUSY_TIMEOUT_MS": 2000,  # how long a SQLite write waits for a lock
+    "RELOAD": False,  # 1: reload edited flow files before each request (development)
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
@@ -57,8 +58,9 @@ def _check(config: dict[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
-    if config["SIGN_ANSWERS"] not in (True, False, 0, 1):
-        raise ConfigError("TONEFLOW_SIGN_ANSWERS must be 1 or 0")
+    for name in ("SIGN_ANSWERS", "RELOAD"):
+        if config[name] not in (True, False, 0, 1):
+            raise ConfigError(f"TONEFLOW_{name} must be 1 or 0")
     if config["SIGN_ANSWERS"] and not config["WEBHOOK_SECRET"]:
         raise ConfigError("TONEFLOW_SIGN_ANSWERS=1 needs TONEFLOW_WEBHOOK_SECRET")
     if config["LOG_FORMAT"] not in (None, "json", "console"):

@@ -190,6 +190,12 @@ def _ranges(chars: Sequence[str]) -> list[str]:
     return parts
 
 
+def characters(dialect: str) -> str:
+    """Every character ``dialect`` accepts, keys then pauses (for patterns: JSON Schema)."""
+    d = _dialect(dialect)
+    return "".join(d.keys) + "".join(d.pauses)
+
+
 def alphabet(dialect: str) -> str:
     """Return the characters ``dialect`` accepts, compactly, for messages and docs.
 
@@ -480,6 +486,22 @@ def ozml_segments(seq: Iterable[Token], *, pause_before_ms: int = 0) -> list[Ozm
         else:
             segments.append(OzmlKeys(char, item.position))
     return segments
+
+
+def unsendable(seq: Iterable[Token], dialect: str) -> list[DtmfError]:
+    """One error per key in ``seq`` that ``dialect`` cannot send (``A`` in OzML), in order.
+
+    For lint, which names every such key with its position rather than the first only.
+    """
+    d = _dialect(dialect)
+    errors: list[DtmfError] = []
+    for token in seq:
+        if isinstance(token, Key):
+            try:
+                _spell_key(d, token, None)
+            except DtmfError as err:
+                errors.append(err)
+    return errors
 
 
 def ozml_elements(segments: Iterable[OzmlDelay | OzmlKeys], party: str) -> list[ET.Element]:

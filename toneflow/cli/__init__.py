@@ -12,7 +12,9 @@ from flask.cli import FlaskGroup
 
 from toneflow.cli.db import db
 from toneflow.cli.dtmf import dtmf
+from toneflow.cli.flowtest import flowtest
 from toneflow.cli.lint import lint
+from toneflow.cli.schema import schema
 from toneflow.cli.webhooks import webhooks
 
 
@@ -39,7 +41,7 @@ class ToneflowGroup(FlaskGroup):
 
 
 cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
-for command in (db, dtmf, lint, webhooks):
+for command in (db, dtmf, flowtest, lint, schema, webhooks):
     cli.add_command(command)
 
 

@@ -12,33 +12,37 @@ from collections.abc import Iterator
 from pathlib import Path as FilePath
 from typing import Any
 
-from marshmallow import ValidationError
+from marshmallow import ValidationError, fields
 
 from schemas.base import KEY_PROBLEMS, did_you_mean, first_message
 from schemas.fields import digit_limit
 from schemas.flow import FlowFileSchema
-from toneflow.flows import model
-from toneflow.flows.problems import ERROR, Problem
+from toneflow.flows import graph, model
+from toneflow.flows.ozml_checks import ozml_notes
+from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
 from toneflow.flows.templates import RENDER_FAILURES
 
+#: marshmallow's message for a missing required field, reworded for flow authors.
+REQUIRED = fields.Field.default_error_messages["required"]
 #: A flow file larger than this is refused before parsing.
 MAX_FLOW_BYTES = 1_048_576
 
 
-def _flatten(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
+def flatten_messages(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
     """Walk marshmallow's nested error messages, yielding (path, message) pairs."""
     if isinstance(messages, dict):
         for key, inner in messages.items():
-            yield from _flatten(inner, (*path, key))
+            yield from flatten_messages(inner, (*path, key))
     elif isinstance(messages, list):
         for message in messages:
-            yield from _flatten(message, path)
+            yield from flatten_messages(message, path)
     else:
-        yield path, str(messages)
+        # Kept as given: a message may carry the position of one character (AtCharacter).
+        yield path, messages if isinstance(messages, str) else str(messages)
 
 
-def _describe(path: Path) -> str:
+def describe_path(path: Path) -> str:
     """``steps.connect[1].send_digits.digits``: where in the flow a message applies."""
     text = ""
     for part in path:
@@ -52,11 +56,40 @@ class _Compiler:
         self.source = source
         self.problems: list[Problem] = []
 
-    def error(self, path: Path, message: str, *, at_key: bool = False) -> None:
-        mark = self.source.mark_for(path, at_key=at_key)
-        where = _describe(path)
+    def error(
+        self,
+        path: Path,
+        message: str,
+        *,
+        at_key: bool = False,
+        severity: str = ERROR,
+        position: int | None = None,
+    ) -> None:
+        """Report ``message`` at ``path``: at its key, at its value, or at one character."""
+        position = getattr(message, "position", position)
+        if position is not None and self._written_as_is(path):
+            mark = self.source.char_mark(path, position)
+        else:
+            mark = self.source.mark_for(path, at_key=at_key)
+        where = describe_path(path)
         text = f"{where}: {message}" if where and not message.startswith(where) else message
-        self.problems.append(Problem(self.file, mark.line, mark.column, ERROR, text))
+        self.problems.append(Problem(self.file, mark.line, mark.column, severity, str(text)))
+
+    def _written_as_is(self, path: Path) -> bool:
+        """The value at ``path`` is literal text in the file (not a template resolved from
+        ``vars``), so a character position in it is a column in the file."""
+        value: Any = self.source.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                break  # a shorthand's argument: the value stands at its action's key
+        return isinstance(value, str) and not model.is_template(value)
+
+    def report_source(self) -> None:
+        """Problems met while reading that did not stop it (duplicate keys)."""
+        for message, mark in self.source.problems:
+            self.problems.append(Problem(self.file, mark.line, mark.column, ERROR, message))
 
     def validate(self) -> dict | None:
         if not isinstance(self.source.data, dict):
@@ -65,24 +98,44 @@ class _Compiler:
         try:
             return FlowFileSchema().load(self.source.data)
         except ValidationError as err:
-            for path, message in _flatten(err.messages, ()):
+            for path, message in flatten_messages(err.messages, ()):
+                if message == REQUIRED and path:
+                    # Said of the mapping that lacks the key, where the author adds it.
+                    self.error(path[:-1], f"missing required key '{path[-1]}'")
+                    continue
                 self.error(path, message, at_key=message.startswith(KEY_PROBLEMS))
             return None
 
-    def check_references(self) -> None:
-        """Every step a flow names must exist. Read from the raw data, so these errors
+    def check_steps(self) -> None:
+        """Every step a flow names must exist, no redirects may loop with no input in
+        between, and every step should be reachable. Read from the raw data, so these
         are reported even when other parts of the file failed validation."""
         data = self.source.data
         steps = data.get("steps") if isinstance(data, dict) else None
         if not isinstance(steps, dict):
             return
-        for path, target, what in _references(data, steps):
-            if isinstance(target, str) and target not in steps:
+        for ref in graph.references(data, steps):
+            if isinstance(ref.target, str) and ref.target not in steps:
                 self.error(
-                    path,
-                    f"{what} names step '{target}', which does not exist"
-                    f"{did_you_mean(target, list(steps))}",
+                    ref.path,
+                    f"{ref.what} names step '{ref.target}', which does not exist"
+                    f"{did_you_mean(ref.target, list(steps))}",
                 )
+        for path, message in graph.endless_loops(data, steps):
+            self.error(path, message)
+        for name in graph.unreachable(data, steps):
+            self.error(
+                ("steps", name),
+                f"step '{name}' is never reached: no path leads to it from the start step "
+                "or the fallback",
+                at_key=True,
+                severity=WARNING,
+            )
+
+    def check_ozml(self, loaded: dict) -> None:
+        """Warn where a valid step will not sound the same, or not work, as OzML."""
+        for note in ozml_notes(loaded["steps"]):
+            self.error(note.path, note.message, severity=WARNING, position=note.position)
 
     def resolve_constants(self, loaded: dict) -> None:
         """Render now the templates that use only the flow's ``vars``.
@@ -111,32 +164,6 @@ class _Compiler:
                         self.error(path, f"with the flow's vars: {err}")
                 actions[index] = dataclasses.replace(action, **changes)
             loaded["steps"][name] = tuple(actions)
-
-
-def _references(data: dict, steps: dict) -> Iterator[tuple[Path, Any, str]]:
-    """Every (path, step name, what names it) in a flow file's raw data."""
-    for key in ("start", "fallback"):
-        if key in data:
-            yield (key,), data[key], key
-    for name, body in steps.items():
-        if isinstance(body, dict):
-            cases = body.get("cases")
-            for case, target in cases.items() if isinstance(cases, dict) else ():
-                yield ("steps", name, "cases", case), target, f"case '{case}'"
-            if "default" in body:
-                yield ("steps", name, "default"), body["default"], "default"
-            continue
-        for index, action in enumerate(body if isinstance(body, list) else ()):
-            if not isinstance(action, dict):
-                continue
-            redirect = action.get("redirect")
-            if isinstance(redirect, dict):
-                yield ("steps", name, index, "redirect", "step"), redirect.get("step"), "redirect"
-            elif redirect is not None:
-                yield ("steps", name, index, "redirect"), redirect, "redirect"
-            collect = action.get("collect_digits")
-            if isinstance(collect, dict) and "next" in collect:
-                yield ("steps", name, index, "collect_digits", "next"), collect["next"], "next"
 
 
 def _steps(loaded: dict) -> dict[str, model.Step]:
@@ -189,13 +216,15 @@ def compile_flow(
         return None, [*problems, Problem(file, mark.line, mark.column, ERROR, err.message)]
 
     compiler = _Compiler(file, source)
+    compiler.report_source()
     with digit_limit(max_digits):
         loaded = compiler.validate()
         if loaded is not None:
             compiler.resolve_constants(loaded)
-    compiler.check_references()
+            compiler.check_ozml(loaded)
+    compiler.check_steps()
     problems += compiler.problems
-    if loaded is None or problems:
+    if loaded is None or any(p.severity == ERROR for p in problems):
         return None, problems
     steps = _steps(loaded)
     flow = model.Flow(

@@ -18,6 +18,10 @@ class FlowSet:
 
     flows: dict[str, Flow] = field(default_factory=dict)
     max_digits: int = 128
+    #: Warnings found while loading: served anyway, logged at start-up and reload.
+    warnings: list[Problem] = field(default_factory=list)
+    #: The folder's state when it was read (see :func:`fingerprint`).
+    fingerprint: tuple = ()
 
     def get(self, name: str) -> Flow | None:
         return self.flows.get(name)
@@ -28,13 +32,30 @@ def flow_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in FLOW_SUFFIXES and p.is_file())
 
 
+def fingerprint(folder: Path) -> tuple:
+    """Each flow file's name, size and modification time: changes when any file does.
+
+    Cheap enough to take on every request while developing (a ``stat`` per file).
+    """
+    try:
+        return tuple(
+            (p.name, stat.st_size, stat.st_mtime_ns)
+            for p in flow_files(folder)
+            for stat in (p.stat(),)
+        )
+    except OSError:
+        return ("unreadable",)
+
+
 def check_flow_dir(folder: Path, *, max_digits: int) -> tuple[FlowSet, list[Problem]]:
     """Compile every flow file in ``folder``; return what compiled and every problem."""
     if not folder.is_dir():
         return FlowSet(max_digits=max_digits), [
             Problem(str(folder), 1, 1, ERROR, "the flows folder does not exist")
         ]
-    flow_set, problems = FlowSet(max_digits=max_digits), []
+    # Taken before reading, so an edit made while reading shows as a change next time.
+    flow_set = FlowSet(max_digits=max_digits, fingerprint=fingerprint(folder))
+    problems: list[Problem] = []
     seen: dict[str, Path] = {}
     for path in flow_files(folder):
         if path.stem in seen:
@@ -53,6 +74,7 @@ def check_flow_dir(folder: Path, *, max_digits: int) -> tuple[FlowSet, list[Prob
         problems += found
         if flow is not None:
             flow_set.flows[flow.name] = flow
+    flow_set.warnings = sorted(p for p in problems if p.severity != ERROR)
     return flow_set, sorted(problems)
 
 

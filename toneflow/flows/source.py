@@ -1,9 +1,10 @@
 """Read a YAML flow file into plain data, remembering where every key and value stands.
 
 PyYAML's composer gives nodes with marks; walking them ourselves (rather than calling
-``yaml.safe_load``) lets us refuse duplicate keys, which YAML would silently let the last
+``yaml.safe_load``) lets us report duplicate keys, where YAML would silently let the last
 one win, and refuse tags that construct objects, while keeping a position for each path
-so that schema errors can point at the exact line and column.
+so that schema errors can point at the exact line and column — down to one character of
+a value, for a bad digit.
 """
 
 from __future__ import annotations
@@ -46,6 +47,24 @@ class Source:
     data: Any
     values: dict[Path, Mark] = field(default_factory=dict)
     keys: dict[Path, Mark] = field(default_factory=dict)
+    #: Where the first character of a one-line scalar's text stands, for values whose
+    #: text is written character for character (no escapes, no folding).
+    texts: dict[Path, Mark] = field(default_factory=dict)
+    #: Problems that do not stop reading the file (a duplicate key): message and mark.
+    problems: list[tuple[str, Mark]] = field(default_factory=list)
+
+    def char_mark(self, path: Path, position: int) -> Mark:
+        """The position of character ``position`` (1-based) of the value at ``path``.
+
+        Falls back to the value's own position when its text is not written verbatim
+        (an escape, a block scalar, a value split over lines).
+        """
+        while path and path not in self.values:
+            path = path[:-1]  # a shorthand (`send_digits: "12#"`) stands for its argument
+        start = self.texts.get(path)
+        if start is None:
+            return self.mark_for(path)
+        return Mark(start.line, start.column + position - 1)
 
     def mark_for(self, path: Path, *, at_key: bool = False) -> Mark:
         """The position of ``path``, or of its nearest ancestor that exists in the file."""
@@ -63,6 +82,18 @@ class Source:
 def _mark(node: yaml.Node | yaml.Mark) -> Mark:
     mark = node.start_mark if isinstance(node, yaml.Node) else node
     return Mark(mark.line + 1, mark.column + 1)
+
+
+def _text_start(node: yaml.ScalarNode) -> Mark | None:
+    """Where a scalar's text begins, when each character of the value is one in the file."""
+    start, end = node.start_mark, node.end_mark
+    if start.buffer is None or start.line != end.line:
+        return None
+    written = start.buffer[start.pointer : end.pointer]
+    quote = 1 if node.style in ("'", '"') else 0
+    if node.style not in (None, "'", '"') or written[quote : len(written) - quote] != node.value:
+        return None
+    return Mark(start.line + 1, start.column + 1 + quote)
 
 
 class _Walker:
@@ -88,6 +119,9 @@ class _Walker:
             )
         self.source.values[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
+            text_start = _text_start(node)
+            if text_start is not None:
+                self.source.texts[path] = text_start
             return self.loader.construct_object(node)
         self.open.add(id(node))
         try:
@@ -105,11 +139,13 @@ class _Walker:
             # The key as the author wrote it: `1:` and `"1":` are both the case "1".
             key = key_node.value
             if key in result:
+                # Reported, and the first value kept, so the rest of the file is still
+                # checked: the author gets every problem in one run.
                 first = self.source.keys[(*path, key)]
-                raise SourceError(
-                    f"duplicate key '{key}' (first defined at line {first.line})",
-                    _mark(key_node),
+                self.source.problems.append(
+                    (f"duplicate key '{key}' (first defined at line {first.line})", _mark(key_node))
                 )
+                continue
             self.source.keys[(*path, key)] = _mark(key_node)
             result[key] = self.walk(value_node, (*path, key))
         return result
@@ -127,7 +163,13 @@ def read_source(text: str) -> Source:
         return source
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        message = " ".join(part for part in (err.context, err.problem) if part)
+        context = err.context
+        if context and err.context_mark and err.problem_mark:
+            # "while scanning a quoted scalar" is about where that scalar began: say where.
+            begun = _mark(err.context_mark)
+            if begun.line != _mark(err.problem_mark).line:
+                context = f"{context} (which began at line {begun.line}, column {begun.column})"
+        message = " ".join(part for part in (context, err.problem) if part)
         raise SourceError(f"YAML syntax: {message}", _mark(mark) if mark else Mark(1, 1)) from err
     except yaml.YAMLError as err:
         raise SourceError(f"YAML syntax: {err}", Mark(1, 1)) from err

@@ -1,0 +1,208 @@
+"""``toneflow test``: the shipped flow tests pass (this is how CI runs them), and a change
+under a test fails it with a readable side-by-side diff."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from toneflow.cli import cli
+from toneflow.flowtest.run import contains, ozml_actions, subset
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+pytestmark = pytest.mark.usefixtures("cli_env")
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["test", *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def flows_copy(tmp_path) -> Path:
+    """The shipped flows and their tests, in a folder a test may change."""
+    return Path(shutil.copytree(ROOT / "flows", tmp_path / "flows"))
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(textwrap.dedent(text))
+    return folder / name
+
+
+# --- the shipped flows ---------------------------------------------------------------------
+
+
+def test_every_shipped_flow_has_tests():
+    flows = {p.stem for p in (ROOT / "flows").glob("*.yaml")}
+    tested = {p.stem for p in (ROOT / "flows" / "tests").glob("*.yaml")}
+    assert flows <= tested
+
+
+def test_the_shipped_flow_tests_pass():
+    result = run()
+    cases = sum(
+        len(yaml.safe_load(p.read_text())["cases"]) for p in (ROOT / "flows/tests").glob("*.yaml")
+    )
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 0, result.stdout
+    assert len([line for line in lines if line.endswith(" PASSED")]) == cases
+    assert f" {cases} passed, 0 failed " in lines[-1]
+
+
+# --- failures ------------------------------------------------------------------------------
+
+
+def test_a_changed_flow_fails_its_test_with_the_actions_side_by_side(flows_copy):
+    menu = flows_copy / "menu.yaml"
+    menu.write_text(menu.read_text().replace("Connecting you to sales.", "Sales, hold on."))
+    result = run("--flows", str(flows_copy), str(flows_copy / "tests" / "menu.yaml"))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert f"{flows_copy}/tests/menu.yaml::pressing 1 reaches sales FAILED" in out
+    assert "request 3: POST /answer/minivoice/menu/route digits='1' -> 200 step 'sales'" in out
+    assert "request 3: the actions differ" in out
+    [row] = [line for line in out.splitlines() if " | " in line]
+    expected, actual = row.split(" | ")
+    assert expected.strip() == '{"speak": {"text": "Connecting you to sales."}}'
+    assert actual.strip() == '{"speak": {"text": "Sales, hold on."}}'
+    # The unchanged action sits on its own row, in both columns, unmarked.
+    assert any(
+        line.split() == ['{"transfer":', '{"to":', '"+15551230010"}}'] * 2
+        for line in [line for line in out.splitlines() if "transfer" in line]
+    )
+    assert out.splitlines()[-1].count(" 4 passed, 1 failed ")
+
+
+def test_a_different_step_is_named_with_what_was_served(flows_copy):
+    menu = flows_copy / "menu.yaml"
+    menu.write_text(menu.read_text().replace('"0": menu', '"0": goodbye'))
+    result = run("--flows", str(flows_copy), str(flows_copy / "tests" / "menu.yaml"))
+    assert result.exit_code == 1
+    assert "request 2: expected step 'menu', served 'goodbye'" in result.stdout
+    assert '  {"hangup": {}}' in result.stdout.splitlines()
+
+
+def test_an_inserted_action_is_shown_alone_not_as_a_shifted_list():
+    from toneflow.flowtest.report import side_by_side
+    from toneflow.flowtest.run import Mismatch
+
+    a, b, c = {"speak": {"text": "a"}}, {"hangup": {}}, {"play": {"url": "https://x/y"}}
+    rows = side_by_side(Mismatch(1, None, "", [a, b], [a, c, b]))
+    marks = [row[len(rows[0].split("actual")[0]) - 2] for row in rows[1:]]
+    assert marks == [" ", ">", " "]
+
+
+def test_a_call_that_ends_before_the_script_does_fails(tmp_path, flows_copy):
+    test = write(
+        tmp_path / "t",
+        "conference_pin.yaml",
+        """\
+        cases:
+          - name: one request too many
+            requests:
+              - step: join
+              - step: join
+        """,
+    )
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    assert (
+        "request 2: the call ended at step 'join' (nothing in it leads on), but the test has "
+        "1 more request(s)"
+    ) in result.stdout
+
+
+def test_a_failing_step_without_fallback_can_be_expected_as_a_500(tmp_path):
+    flows = tmp_path / "flows"
+    write(flows, "strict.yaml", 'steps:\n  a:\n    - send_digits: "{{ variables.code }}"\n')
+    test = write(
+        flows / "tests",
+        "strict.yaml",
+        """\
+        cases:
+          - name: no code, no fallback
+            requests:
+              - status: 500
+          - name: with a code
+            variables: {code: "42"}
+            requests:
+              - step: a
+                actions: [{send_digits: {digits: "42"}}]
+        """,
+    )
+    result = run("--flows", str(flows), str(test))
+    assert result.exit_code == 0, result.stdout
+    assert "2 passed, 0 failed" in result.stdout
+
+
+def test_a_broken_test_file_is_reported_with_its_position(tmp_path, flows_copy):
+    test = write(
+        tmp_path / "t",
+        "menu.yaml",
+        """\
+        cases:
+          - name: typo
+            requestz: []
+        """,
+    )
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    assert f"{test}:3:5: error: cases[0].requestz: unknown key 'requestz'" in result.stdout
+    assert "0 passed, 0 failed, 2 error(s)" in result.stdout  # and `requests` is missing
+
+
+def test_a_broken_flow_set_is_reported_not_run(tmp_path):
+    flows = tmp_path / "flows"
+    write(flows, "bad.yaml", "steps:\n  a:\n    - speek: hi\n")
+    test = write(flows / "tests", "bad.yaml", "cases:\n  - name: x\n    requests: [{step: a}]\n")
+    result = run("--flows", str(flows), str(test))
+    assert result.exit_code == 1
+    assert "the flows cannot be served" in result.stdout
+    assert "bad.yaml:3:7: error: steps.a[0].speek: unknown action 'speek'" in result.stdout
+
+
+def test_no_test_files_is_a_failure(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = run(str(tmp_path / "empty"))
+    assert result.exit_code == 1
+    assert "no flow test files" in result.stdout
+
+
+# --- matching ------------------------------------------------------------------------------
+
+
+def test_subset_matches_nested_mappings_by_their_given_keys():
+    actual = {"collect_digits": {"max_digits": 1, "timeout_ms": 5000, "action_url": "u"}}
+    assert subset({"collect_digits": {"max_digits": 1}}, actual)
+    assert subset({"collect_digits": {}}, actual)
+    assert not subset({"collect_digits": {"max_digits": 2}}, actual)
+    assert not subset({"redirect": {}}, actual)
+
+
+def test_contains_keeps_the_order():
+    actual = [{"a": 1}, {"b": 2}, {"c": 3}]
+    assert contains(actual, [{"a": 1}, {"c": 3}])
+    assert contains(actual, [])
+    assert not contains(actual, [{"c": 3}, {"a": 1}])
+    assert not contains(actual, [{"a": 1}, {"a": 1}])
+
+
+def test_ozml_elements_read_as_test_files_write_them():
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><Response><Delay>2</Delay>'
+        '<SendDTMF Party="callee" Keys="12#"></SendDTMF><Speak Language="en">Hi</Speak>'
+        "<Hangup></Hangup></Response>"
+    )
+    assert ozml_actions(body) == [
+        {"Delay": "2"},
+        {"SendDTMF": {"Party": "callee", "Keys": "12#"}},
+        {"Speak": {"Language": "en", "text": "Hi"}},
+        {"Hangup": ""},
+    ]

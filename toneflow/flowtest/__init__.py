@@ -1,0 +1,1 @@
+"""Offline flow tests: scripted calls through the real app (``toneflow test``)."""

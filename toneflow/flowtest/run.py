@@ -1,0 +1,223 @@
+"""Run scripted calls through the real application, offline.
+
+The app is the one gunicorn serves (``create_app``), with a throwaway SQLite call log,
+driven by Flask's test client: no server, no network. Each case is a call: the first
+request fetches the start step (or ``start``), and every next one follows what the
+previous answer said — its redirect, or its digit collection with the scripted digits —
+exactly as a platform would. The step served is read back from the call log.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from schemas.flowtest import Case, Request
+from toneflow.store import get_call, migrate
+from toneflow.web.state import STORE
+
+#: The base URL answers are made with; what redirect and action URLs start with.
+BASE_URL = "http://toneflow.test"
+#: A case's call id when it gives none: the served steps are read from the call log.
+CALL_ID = "flowtest-{index}"
+
+
+@dataclass
+class Served:
+    """What one request got back."""
+
+    path: str
+    digits: str | None
+    status: int
+    step: str | None
+    actions: list[Any]
+    next_path: str | None
+    body: str
+
+
+@dataclass
+class Mismatch:
+    """Why a case failed, at which request, with what was expected and what came."""
+
+    request: int
+    served: Served | None
+    message: str
+    expected: list[Any] | None = None
+    actual: list[Any] | None = None
+
+
+@dataclass
+class Outcome:
+    file: str
+    case: Case
+    served: list[Served] = field(default_factory=list)
+    mismatch: Mismatch | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatch is None
+
+
+@contextmanager
+def offline_app(flows_dir: Path, max_digits: int) -> Iterator[Flask]:
+    """The real app over ``flows_dir``, with a throwaway call log and quiet logs."""
+    from app import create_app  # the web shell, imported only by the command that needs it
+
+    with tempfile.TemporaryDirectory(prefix="toneflow-test-") as folder:
+        database = f"sqlite:///{Path(folder) / 'calls.db'}"
+        migrate.upgrade(database)
+        app = create_app(
+            {
+                "DATABASE_URL": database,
+                "FLOWS_DIR": str(flows_dir),
+                "MAX_DIGITS": max_digits,
+                "PUBLIC_URL": BASE_URL,
+                "LOG_LEVEL": "error",
+                "WEBHOOK_SECRET": None,
+                "SIGN_ANSWERS": False,
+                "RELOAD": False,
+            }
+        )
+        try:
+            yield app
+        finally:
+            app.extensions[STORE].dispose()
+
+
+def run_case(app: Flask, client: FlaskClient, flow: str, case: Case, index: int) -> Outcome:
+    """Play one scripted call; stop at the first request that differs from the script."""
+    outcome = Outcome(file="", case=case)
+    call = {"id": CALL_ID.format(index=index), **case.call}
+    path: str | None = f"/answer/{case.dialect}/{flow}" + (f"/{case.start}" if case.start else "")
+    for number, expected in enumerate(case.requests, 1):
+        if path is None:
+            last = outcome.served[-1]
+            outcome.mismatch = Mismatch(
+                number,
+                None,
+                f"the call ended at step '{last.step}' (nothing in it leads on), "
+                f"but the test has {len(case.requests) - number + 1} more request(s)",
+            )
+            return outcome
+        served = _request(app, client, case, call, path, expected.digits)
+        outcome.served.append(served)
+        outcome.mismatch = _compare(number, expected, served)
+        if outcome.mismatch is not None:
+            return outcome
+        path = served.next_path
+    return outcome
+
+
+def _request(
+    app: Flask, client: FlaskClient, case: Case, call: dict, path: str, digits: str | None
+) -> Served:
+    """One request as the platform of ``case.dialect`` sends it: JSON, or Ozeki's form."""
+    if case.dialect == "ozml":
+        form = {
+            "CallId": call["id"],
+            **{k: str(v) for k, v in case.variables.items()},
+            **({"Caller": call["from"]} if "from" in call else {}),
+            **({"Callee": call["to"]} if "to" in call else {}),
+            **({"DtmfDigits": digits} if digits is not None else {}),
+        }
+        response = client.post(path, data=form, base_url=BASE_URL)
+    else:
+        body = {"call": call, "variables": case.variables, "input": {"digits": digits}}
+        response = client.post(path, json=body, base_url=BASE_URL)
+    text = response.get_data(as_text=True)
+    step = None
+    record = get_call(app.extensions[STORE], call["id"])
+    if response.status_code == 200 and record and record["answers"]:
+        step = record["answers"][-1]["step"]
+    if response.status_code != 200:
+        actions: list[Any] = [response.get_json(silent=True) or text]
+    elif case.dialect == "ozml":
+        actions = ozml_actions(text)
+    else:
+        actions = response.get_json()["actions"]
+    return Served(path, digits, response.status_code, step, actions, _next_path(actions), text)
+
+
+def ozml_actions(body: str) -> list[dict[str, Any]]:
+    """OzML elements as test files write them: ``{tag: text}``, ``{tag: {attributes}}``,
+    or ``{tag: {attributes…, text: …}}`` when an element has both."""
+    actions = []
+    for element in ET.fromstring(body):
+        text = element.text or ""
+        if not element.attrib:
+            actions.append({element.tag: text})
+        else:
+            actions.append({element.tag: {**element.attrib, **({"text": text} if text else {})}})
+    return actions
+
+
+def _next_path(actions: list[Any]) -> str | None:
+    """Where the platform goes next: a redirect, or where collected digits are sent."""
+    for action in actions:
+        if not isinstance(action, dict) or len(action) != 1:
+            continue
+        ((name, value),) = action.items()
+        url = None
+        if name == "redirect":
+            url = value["url"]
+        elif name == "collect_digits":
+            url = value["action_url"]
+        elif name == "GoTo":
+            url = value
+        elif name == "UserInput":
+            url = value["ForwardToUrl"]
+        if url is not None:
+            return urlsplit(url).path
+    return None
+
+
+def _compare(number: int, expected: Request, served: Served) -> Mismatch | None:
+    if served.status != expected.status:
+        return Mismatch(
+            number,
+            served,
+            f"expected status {expected.status}, got {served.status}",
+            None,
+            served.actions,
+        )
+    if expected.step is not None and served.step != expected.step:
+        return Mismatch(
+            number,
+            served,
+            f"expected step '{expected.step}', served '{served.step}'",
+            expected.actions or expected.contains,
+            served.actions,
+        )
+    if expected.actions is not None and served.actions != expected.actions:
+        return Mismatch(number, served, "the actions differ", expected.actions, served.actions)
+    if expected.contains is not None and not contains(served.actions, expected.contains):
+        return Mismatch(
+            number,
+            served,
+            "the actions do not contain the expected ones, in this order",
+            expected.contains,
+            served.actions,
+        )
+    return None
+
+
+def contains(actual: list[Any], expected: list[Any]) -> bool:
+    """``expected`` matches a subsequence of ``actual``, each item a subset of its match."""
+    remaining = iter(actual)
+    return all(any(subset(item, candidate) for candidate in remaining) for item in expected)
+
+
+def subset(expected: Any, actual: Any) -> bool:
+    """Mappings match when every expected key matches; other values must be equal."""
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return all(key in actual and subset(value, actual[key]) for key, value in expected.items())
+    return expected == actual
