@@ -3,6 +3,11 @@
 The generated flows are varied like real ones (static and templated steps, a menu that
 collects digits, a switch, a fallback) and lint clean, so loading them exercises every
 part of compilation: YAML with positions, the schemas, templates, reference checks.
+
+As in real flow sets, what differs between flows is their data - literals and ``vars``
+(each flow its own line, PIN and codes) - while template expressions such as
+``{{ vars.pin }}`` or ``{{ input.digits }}`` repeat. ``unique_templates=True`` writes the
+worst case instead: every flow's templates are texts no other flow has.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ party: {party}
 vars:
   line: "+1555{line:07d}"
   pin: "{pin}"
+  code: "{code}"
 steps:
   greet:
     - play: https://assets.example.com/prompts/{n}/welcome.wav
@@ -59,9 +65,9 @@ steps:
       "2": support
     default: sorry
   sales:
-    - speak: "Hello {{{{ variables.name | default('there') }}}}, connecting you to sales."
+    - speak: "Hello {{{{ variables.name | default('there') }}}}, this is sales{unique_text}."
     - send_digits:
-        digits: "{{{{ vars.pin }}}}*{digits}#"
+        digits: "{{{{ vars.pin }}}}*{{{{ vars.code }}}}{unique_digits}#"
         pause_before_ms: {pause}
     - transfer:
         to: "{{{{ vars.line }}}}"
@@ -82,7 +88,9 @@ def write_bench_flow(folder: Path) -> None:
     (folder / "bench.yaml").write_text(BENCH_FLOW, encoding="utf-8")
 
 
-def write_generated_flows(folder: Path, count: int, seed: int = 7) -> None:
+def write_generated_flows(
+    folder: Path, count: int, *, unique_templates: bool = False, seed: int = 7
+) -> None:
     """Write ``count`` distinct flows, ``gen_0000.yaml`` on, the same for the same seed."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = random.Random(seed)
@@ -92,6 +100,9 @@ def write_generated_flows(folder: Path, count: int, seed: int = 7) -> None:
             party=rng.choice(["caller", "callee", "all"]),
             line=rng.randrange(10**7),
             pin="".join(rng.choice("0123456789") for _ in range(4)),
+            code="".join(rng.choice("0123456789") for _ in range(rng.randint(3, 8))),
+            unique_text=f" {n}" if unique_templates else "",
+            unique_digits=str(n) if unique_templates else "",
             timeout=rng.choice([3000, 5000, 8000]),
             digits="".join(rng.choice("0123456789") for _ in range(rng.randint(3, 12))),
             pause=rng.choice([0, 1000, 2000, 4000]),

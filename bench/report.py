@@ -36,6 +36,8 @@ def markdown(results: dict) -> str:
         "|---|---:|---:|---|",
         f"| load + validate + prerender {flows} flow files | {start['load_s']:.2f} s | < 2 s "
         f"| {_verdict(start['load_s'] < 2)} |",
+        f"| the same, every template text distinct (worst case) "
+        f"| {start['worst_case_load_s']:.2f} s | - | - |",
         f"| `create_app()` with those flows | {start['app_s']:.2f} s | - | - |",
         f"| `toneflow lint` of them (process start included) | {start['lint_s']:.2f} s | - | - |",
     ]

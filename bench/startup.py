@@ -1,8 +1,9 @@
 """Start-up costs, each measured in a fresh interpreter so nothing is warm.
 
 ``load`` is what start-up does with a flow folder (read, validate, compile, prerender
-static steps); ``app`` is the whole ``create_app()``; ``lint`` is the ``toneflow lint``
-command a flow author runs, interpreter start included.
+static steps), imports excluded; ``app`` is the whole ``create_app()`` in another fresh
+process; ``lint`` is the ``toneflow lint`` command a flow author runs, interpreter
+start included.
 """
 
 from __future__ import annotations
@@ -17,42 +18,50 @@ from servers import ROOT, clean_environment
 
 PROBE = """
 import json, sys, time
-started = time.perf_counter()
 from pathlib import Path
+from app import create_app
 from toneflow.answer import prerender
 from toneflow.flows.registry import load_flow_dir
-imported = time.perf_counter()
-flows = load_flow_dir(Path(sys.argv[1]), max_digits=128)
-bodies = prerender(flows, "https://toneflow.example")
-loaded = time.perf_counter()
-from app import create_app
-app_started = time.perf_counter()
-create_app({"FLOWS_DIR": sys.argv[1], "DATABASE_URL": sys.argv[2],
-            "PUBLIC_URL": "https://toneflow.example", "LOG_LEVEL": "warning"})
-done = time.perf_counter()
-print(json.dumps({"flows": len(flows.flows), "prerendered": bodies,
-                  "import_s": imported - started, "load_s": loaded - imported,
-                  "app_s": done - app_started}))
+folder, database, what = sys.argv[1:4]
+started = time.perf_counter()
+if what == "load":
+    flows = load_flow_dir(Path(folder), max_digits=128)
+    prerender(flows, "https://toneflow.example")
+    count = len(flows.flows)
+else:
+    create_app({"FLOWS_DIR": folder, "DATABASE_URL": database,
+                "PUBLIC_URL": "https://toneflow.example", "LOG_LEVEL": "warning"})
+    count = None
+print(json.dumps({"seconds": time.perf_counter() - started, "flows": count}))
 """
 
 
-def measure(folder: Path, database_url: str) -> dict:
-    """Load ``folder`` as start-up does, then build the app from it; then lint it."""
-    env = clean_environment()
-    probe = subprocess.run(
-        [sys.executable, "-c", PROBE, str(folder), database_url],
+def _probe(folder: Path, database_url: str, what: str) -> dict:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, str(folder), database_url, what],
         cwd=ROOT,
-        env=env,
+        env=clean_environment(),
         capture_output=True,
         text=True,
         check=True,
     )
-    result = json.loads(probe.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(folder: Path, worst_case: Path, database_url: str) -> dict:
+    """Load ``folder`` as start-up does; build the app from it; lint it; load ``worst_case``."""
+    load = _probe(folder, database_url, "load")
+    result = {
+        "flows": load["flows"],
+        "load_s": load["seconds"],
+        "app_s": _probe(folder, database_url, "app")["seconds"],
+        "worst_case_load_s": _probe(worst_case, database_url, "load")["seconds"],
+    }
     started = time.perf_counter()
     lint = subprocess.run(
         [str(Path(sys.executable).with_name("toneflow")), "lint", str(folder)],
         cwd=ROOT,
-        env=env,
+        env=clean_environment(),
         capture_output=True,
         text=True,
     )

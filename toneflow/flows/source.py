@@ -9,7 +9,7 @@ so that schema errors can point at the exact line and column.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -22,10 +22,15 @@ PLAIN_TAGS = {
 }
 #: Guards against alias expansion ("billion laughs"): far above any real flow.
 MAX_NODES = 100_000
+#: libyaml's parser (C, about ten times faster than PyYAML's own) when PyYAML was built
+#: with it, as its wheels are. It gives the same nodes and marks; a file it refuses is
+#: read again by PyYAML's own parser, whose messages are the ones authors are shown.
+FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """A 1-based position. A named tuple: one is made for every key and value of a file."""
+
     line: int
     column: int
 
@@ -66,7 +71,7 @@ def _mark(node: yaml.Node | yaml.Mark) -> Mark:
 
 
 class _Walker:
-    def __init__(self, loader: yaml.SafeLoader, source: Source) -> None:
+    def __init__(self, loader: Any, source: Source) -> None:
         self.loader = loader
         self.source = source
         self.count = 0
@@ -117,7 +122,16 @@ class _Walker:
 
 def read_source(text: str) -> Source:
     """Parse one YAML document; raise :class:`SourceError` with a position on any problem."""
-    loader = yaml.SafeLoader(text)
+    if FAST_LOADER is not None:
+        try:
+            return _read(text, FAST_LOADER)
+        except SourceError:
+            pass  # the same file, read again below for PyYAML's own words
+    return _read(text, yaml.SafeLoader)
+
+
+def _read(text: str, loader_class: Any) -> Source:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
