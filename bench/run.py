@@ -290,9 +290,7 @@ def run(plan: Plan, work: Path, database_url: str | None) -> dict:
         bare.stop()
     worst_case = work / "unique-templates"
     flowgen.write_generated_flows(worst_case, plan.generated_flows, unique_templates=True)
-    results["startup"] = startup.measure(
-        served, worst_case, f"sqlite:///{work / 'startup.db'}"
-    )
+    results["startup"] = startup.measure(served, worst_case, f"sqlite:///{work / 'startup.db'}")
     return results
 
 
@@ -306,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         help="folder for bench.json and bench.md (default: bench/results)",
     )
     parser.add_argument("--database-url", help="toneflow's store (default: a fresh SQLite file)")
+    parser.add_argument("--rounds", type=int, help="A B rounds (default: 3; smoke: 1)")
+    parser.add_argument("--seconds", type=int, help="seconds per wrk run (default: 5; smoke: 1)")
+    parser.add_argument("--flows", type=int, help="generated flow files (default: 1000; smoke: 20)")
     args = parser.parse_args(argv)
     try:
         find_wrk()
@@ -313,6 +314,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     plan = SMOKE if args.smoke else FULL
+    plan = Plan(
+        rounds=args.rounds or plan.rounds,
+        load=Load(plan.load.threads, plan.load.connections, args.seconds or plan.load.seconds),
+        warmup_seconds=plan.warmup_seconds,
+        generated_flows=plan.generated_flows if args.flows is None else args.flows,
+    )
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="toneflow-bench-") as folder:
         results = run(plan, Path(folder), args.database_url)
@@ -323,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "python": platform.python_version(),
         "cpus": len(__import__("os").sched_getaffinity(0)),
         "rounds": plan.rounds,
+        "generated_flows": plan.generated_flows,
         "seconds_per_run": plan.load.seconds,
         "wrk": {"threads": plan.load.threads, "connections": plan.load.connections},
         "database": "postgresql" if args.database_url else "sqlite",
