@@ -167,6 +167,7 @@ def summarise(runs: list[dict]) -> dict:
         "rps": round(statistics.median(r["rps"] for r in runs), 1),
         "p50_ms": round(statistics.median(r["p50_ms"] for r in runs), 3),
         "p99_ms": round(statistics.median(r["p99_ms"] for r in runs), 3),
+        "cpu_ms_per_request": round(statistics.median(r["cpu_ms_per_request"] for r in runs), 3),
         "runs": runs,
     }
 
@@ -186,9 +187,12 @@ def drive(bare: servers.Server, toneflow: servers.Server, plan: Plan) -> list[di
         for scenario in SCENARIOS:
             for side, server, attr in sides:
                 tag = f"{side}-{scenario.name}-{round_}-{stamp}"
+                cpu_before = server.cpu_seconds()
                 result = run_wrk(
                     server.base + getattr(scenario, attr), scenario.mode, plan.load, tag
                 )
+                cpu = server.cpu_seconds() - cpu_before
+                result["cpu_ms_per_request"] = round(cpu * 1000 / max(result["requests"], 1), 3)
                 runs.setdefault((scenario.name, side), []).append(result)
                 print(
                     f"  round {round_ + 1} {scenario.name:<10} {side:<8} "
@@ -208,6 +212,15 @@ def drive(bare: servers.Server, toneflow: servers.Server, plan: Plan) -> list[di
                 "toneflow": summarise(ours),
                 "bare": summarise(theirs),
                 "ratio": round(ratio, 3),
+                # The same comparison by cost: bare's CPU per request over toneflow's.
+                "cpu_ratio": round(
+                    statistics.median(
+                        b["cpu_ms_per_request"] / a["cpu_ms_per_request"]
+                        for a, b in zip(ours, theirs, strict=True)
+                        if a["cpu_ms_per_request"] > 0
+                    ),
+                    3,
+                ),
                 "target": scenario.target,
                 "met": ratio >= scenario.target,
             }

@@ -61,6 +61,19 @@ class Server:
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
         return [int(pid) for pid in children.read_text().split()]
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) the workers have used so far.
+
+        Per request, this is what toneflow costs whatever else the machine is doing:
+        requests per second drop when other processes take the cores, CPU per request
+        hardly moves.
+        """
+        ticks = 0
+        for pid in self.workers():
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -45,13 +45,14 @@ def test_smoke_run_writes_every_measure_as_json(smoke):
             summary = row[side]
             assert summary["rps"] > 0
             assert 0 < summary["p50_ms"] <= summary["p99_ms"]
+            assert summary["cpu_ms_per_request"] > 0
             assert all(sum(run["errors"].values()) == 0 for run in summary["runs"])
-        assert row["ratio"] > 0
+        assert row["ratio"] > 0 and row["cpu_ratio"] > 0
         assert isinstance(row["met"], bool)
     startup = results["startup"]
     assert startup["flows"] == 21  # 20 generated and the benchmark's own
     assert startup["lint_exit"] == 0
-    assert startup["load_s"] > 0 and startup["lint_s"] > 0
+    assert startup["load_s"] > 0 and startup["load_cpu_s"] > 0 and startup["lint_s"] > 0
     for side in ("toneflow", "bare"):
         assert results["memory"][side]["workers"] >= 1
         assert results["memory"][side]["rss_mb"] > 0
@@ -68,6 +69,7 @@ def test_smoke_run_prints_and_writes_the_markdown_table(smoke):
     assert "event ingest (validate + idempotent store)" in titles
     assert any(title.startswith("load + validate + prerender 21 flow files") for title in titles)
     assert any(title.startswith("toneflow worker RSS") for title in titles)
+    assert any(title.startswith("`/metrics` scrape") for title in titles)
     # Every table row has as many cells as its header.
     for block in table.strip().split("\n\n"):
         widths = {line.count("|") for line in block.splitlines()}
