@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
 from typing import Any, ClassVar
 
+from toneflow.flows.templates import render_template
+
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PARTIES = ("caller", "callee", "all")
 DEFAULT_PARTY = "callee"
@@ -43,7 +45,7 @@ class TemplateSource:
 
     def render(self, context: dict[str, Any]) -> str:
         """The template's text for ``context``; raises what evaluating it raises."""
-        return self.compiled.render(context)
+        return render_template(self.compiled, context)
 
     def resolve(self, context: dict[str, Any]) -> Any:
         """Render, then validate with the field that validates literal values."""
