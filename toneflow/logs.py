@@ -39,14 +39,16 @@ def choose_format(requested: str | None) -> str:
     return "console" if sys.stdout.isatty() and not under_gunicorn else "json"
 
 
+def _renderer(fmt: str) -> Any:
+    """The last processor: a JSON line, or structlog's console rendering."""
+    if fmt == "json":
+        return structlog.processors.JSONRenderer()
+    return structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
+
+
 def logging_config(log_format: str | None = None, level: str = "info") -> dict[str, Any]:
     """A ``dictConfig`` for the whole process; gunicorn.conf.py hands it to gunicorn too."""
-    fmt = choose_format(log_format)
-    renderer = (
-        structlog.processors.JSONRenderer()
-        if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
-    )
+    renderer = _renderer(choose_format(log_format))
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -77,26 +79,22 @@ def logging_config(log_format: str | None = None, level: str = "info") -> dict[s
     }
 
 
+#: Where :func:`get_logger` keeps the logger's name until :func:`_logger_name` moves it.
+_NAME_KEY = "_toneflow_logger"
+
+
 def _logger_name(_logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
     """``logger``: the module that logged, given to :func:`get_logger`, as stdlib's name."""
     event["logger"] = event.pop(_NAME_KEY, "toneflow")
     return event
 
 
-_NAME_KEY = "_toneflow_logger"
-
-
 def configure_logging(log_format: str | None = None, level: str = "info") -> None:
     """Standard-library logging to stdout, and structlog's own path beside it, as one stream."""
     logging.config.dictConfig(logging_config(log_format, level))
-    json_lines = choose_format(log_format) == "json"
-    renderer = (
-        structlog.processors.JSONRenderer()
-        if json_lines
-        else structlog.dev.ConsoleRenderer(colors=sys.stdout.isatty())
-    )
+    fmt = choose_format(log_format)
     # The console renderer formats exceptions itself (and warns if they already are).
-    exceptions = [structlog.processors.format_exc_info] if json_lines else []
+    exceptions = [structlog.processors.format_exc_info] if fmt == "json" else []
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -104,7 +102,7 @@ def configure_logging(log_format: str | None = None, level: str = "info") -> Non
             _logger_name,
             _TIMESTAMPER,
             *exceptions,
-            renderer,
+            _renderer(fmt),
         ],
         logger_factory=structlog.WriteLoggerFactory(sys.stdout),
         wrapper_class=structlog.make_filtering_bound_logger(getattr(logging, level.upper())),
