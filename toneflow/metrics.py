@@ -26,7 +26,7 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 
 ANSWER_SECONDS = Histogram(
     "toneflow_answer_duration_seconds",
-    "Time to build an answer (request parsed to body ready), by dialect.",
+    "Time to build an answer (reading the request to the body ready), by dialect.",
     ["dialect"],
     buckets=LATENCY_BUCKETS,
 )
