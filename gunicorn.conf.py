@@ -20,7 +20,12 @@ sees them (tests/test_hostile.py).
 import multiprocessing
 import os
 
+from toneflow import metrics_dir
 from toneflow.logs import logging_config
+
+# Prometheus multiprocess mode: set up before the app (and prometheus-client) is loaded.
+# Every worker writes its metrics under PROMETHEUS_MULTIPROC_DIR; /metrics sums them all.
+METRICS_DIR, _OWN_METRICS_DIR = metrics_dir.prepare()
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() + 1))
@@ -55,3 +60,15 @@ def on_reload(arbiter):
     from toneflow.web.reload import reload_flows
 
     reload_flows(arbiter.app.callable, force=True)
+
+
+def child_exit(server, worker):
+    """A worker is gone: its live gauges go (its counters and histograms stay summed)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_METRICS_DIR:
+        metrics_dir.remove(METRICS_DIR)

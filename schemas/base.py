@@ -52,6 +52,11 @@ class Schema(ma.Schema):
     class Meta:
         unknown = RAISE
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The keys this schema reads, in declaration order (fixed once it is built).
+        self.known_keys = {f.data_key or name: None for name, f in self.load_fields.items()}
+
     def load(
         self,
         data: Any,
@@ -62,14 +67,14 @@ class Schema(ma.Schema):
     ) -> Any:
         if not isinstance(data, Mapping) or (unknown or self.unknown) != RAISE:
             return super().load(data, many=many, partial=partial, unknown=unknown)
-        known = [f.data_key or name for name, f in self.load_fields.items()]
+        known = self.known_keys
+        if all(key in known for key in data):  # the usual case, checked cheaply
+            return super().load(data, many=many, partial=partial, unknown=unknown)
         errors: dict[Any, Any] = {
-            key: [f"unknown key '{key}'{did_you_mean(str(key), known)}"]
+            key: [f"unknown key '{key}'{did_you_mean(str(key), list(known))}"]
             for key in data
             if key not in known
         }
-        if not errors:
-            return super().load(data, many=many, partial=partial, unknown=unknown)
         try:
             super().load(
                 {k: v for k, v in data.items() if k in known},

@@ -168,6 +168,10 @@ class SwitchSchema(Schema):
         )
 
 
+#: One instance for every switch (loading keeps no state on a schema; building one costs).
+SWITCH_SCHEMA = SwitchSchema()
+
+
 class StepField(fields.Field):
     """A step: a list of actions, or a switch mapping."""
 
@@ -183,7 +187,7 @@ class StepField(fields.Field):
                 raise ValidationError(
                     "a step is a list of actions, or a mapping with `switch` and `cases`"
                 )
-            return SwitchSchema().load(value)
+            return SWITCH_SCHEMA.load(value)
         raise ValidationError("a step is a list of actions, or a mapping with `switch` and `cases`")
 
 

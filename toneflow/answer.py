@@ -225,8 +225,12 @@ def _resolve(step: model.Step, context: dict[str, Any]) -> tuple[model.Action, .
     """Render each templated value and validate it with the field that guards literals."""
     actions = []
     for index, action in enumerate(step.actions):
+        names = model.templated_fields(action)
+        if not names:
+            actions.append(action)
+            continue
         changes = {}
-        for name in model.templated_fields(action):
+        for name in names:
             source: model.TemplateSource = getattr(action, name)
             where = f"action {index + 1} ({action.kind}.{name})"
             try:

@@ -27,6 +27,9 @@ from toneflow.flows.templates import RENDER_FAILURES
 REQUIRED = fields.Field.default_error_messages["required"]
 #: A flow file larger than this is refused before parsing.
 MAX_FLOW_BYTES = 1_048_576
+#: One instance for every file: loading keeps no state on the schema, and building one
+#: (marshmallow copies its declared fields) is a noticeable part of loading a flow.
+FLOW_FILE_SCHEMA = FlowFileSchema()
 
 
 def flatten_messages(messages: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -96,7 +99,7 @@ class _Compiler:
             self.error((), "a flow file is a mapping with at least `steps`")
             return None
         try:
-            return FlowFileSchema().load(self.source.data)
+            return FLOW_FILE_SCHEMA.load(self.source.data)
         except ValidationError as err:
             for path, message in flatten_messages(err.messages, ()):
                 if message == REQUIRED and path:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from functools import cache, cached_property
 from typing import Any, ClassVar
+
+from toneflow.flows.templates import render_template
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 PARTIES = ("caller", "callee", "all")
@@ -42,7 +45,7 @@ class TemplateSource:
 
     def render(self, context: dict[str, Any]) -> str:
         """The template's text for ``context``; raises what evaluating it raises."""
-        return self.compiled.render(context)
+        return render_template(self.compiled, context)
 
     def resolve(self, context: dict[str, Any]) -> Any:
         """Render, then validate with the field that validates literal values."""
@@ -102,9 +105,18 @@ Action = SendDigits | Speak | Play | CollectDigits | Redirect | Transfer | Hangu
 LEADS_ON = (Redirect, CollectDigits)
 
 
+@cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(kind))
+
+
 def templated_fields(action: Action) -> list[str]:
     """Name the fields of an action that hold templates."""
-    return [f.name for f in fields(action) if isinstance(getattr(action, f.name), TemplateSource)]
+    return [
+        name
+        for name in _field_names(type(action))
+        if isinstance(getattr(action, name), TemplateSource)
+    ]
 
 
 @dataclass(frozen=True)
@@ -129,9 +141,9 @@ class Step:
         """A step is terminal when nothing in it leads on to another step."""
         return self.switch is None and not any(isinstance(a, LEADS_ON) for a in self.actions)
 
-    @property
+    @cached_property
     def is_static(self) -> bool:
-        """A static step renders to the same bytes for every request."""
+        """A static step renders to the same bytes for every request (asked per request)."""
         return self.switch is None and not any(templated_fields(a) for a in self.actions)
 
 

@@ -10,7 +10,7 @@ a value, for a bad digit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -23,10 +23,15 @@ PLAIN_TAGS = {
 }
 #: Guards against alias expansion ("billion laughs"): far above any real flow.
 MAX_NODES = 100_000
+#: libyaml's parser (C, about ten times faster than PyYAML's own) when PyYAML was built
+#: with it, as its wheels are. It gives the same nodes and marks; a file it refuses is
+#: read again by PyYAML's own parser, whose messages are the ones authors are shown.
+FAST_LOADER = getattr(yaml, "CSafeLoader", None)
 
 
-@dataclass(frozen=True)
-class Mark:
+class Mark(NamedTuple):
+    """A 1-based position. A named tuple: one is made for every key and value of a file."""
+
     line: int
     column: int
 
@@ -84,22 +89,28 @@ def _mark(node: yaml.Node | yaml.Mark) -> Mark:
     return Mark(mark.line + 1, mark.column + 1)
 
 
-def _text_start(node: yaml.ScalarNode) -> Mark | None:
-    """Where a scalar's text begins, when each character of the value is one in the file."""
+def _text_start(node: yaml.ScalarNode, text: str) -> Mark | None:
+    """Where a scalar's text begins, when each character of the value is one in the file.
+
+    Read from the file's text by the marks' character index: libyaml's marks carry no
+    buffer of their own.
+    """
     start, end = node.start_mark, node.end_mark
-    if start.buffer is None or start.line != end.line:
+    if start.line != end.line:
         return None
-    written = start.buffer[start.pointer : end.pointer]
-    quote = 1 if node.style in ("'", '"') else 0
-    if node.style not in (None, "'", '"') or written[quote : len(written) - quote] != node.value:
+    written = text[start.index : end.index]
+    style = node.style or None  # a plain scalar: None from PyYAML, "" from libyaml
+    quote = 1 if style in ("'", '"') else 0
+    if style not in (None, "'", '"') or written[quote : len(written) - quote] != node.value:
         return None
     return Mark(start.line + 1, start.column + 1 + quote)
 
 
 class _Walker:
-    def __init__(self, loader: yaml.SafeLoader, source: Source) -> None:
+    def __init__(self, loader: Any, source: Source, text: str) -> None:
         self.loader = loader
         self.source = source
+        self.text = text
         self.count = 0
         #: Collections being walked: an alias to one of them would recurse forever.
         self.open: set[int] = set()
@@ -119,7 +130,7 @@ class _Walker:
             )
         self.source.values[path] = _mark(node)
         if isinstance(node, yaml.ScalarNode):
-            text_start = _text_start(node)
+            text_start = _text_start(node, self.text)
             if text_start is not None:
                 self.source.texts[path] = text_start
             return self.loader.construct_object(node)
@@ -153,13 +164,22 @@ class _Walker:
 
 def read_source(text: str) -> Source:
     """Parse one YAML document; raise :class:`SourceError` with a position on any problem."""
-    loader = yaml.SafeLoader(text)
+    if FAST_LOADER is not None:
+        try:
+            return _read(text, FAST_LOADER)
+        except SourceError:
+            pass  # the same file, read again below for PyYAML's own words
+    return _read(text, yaml.SafeLoader)
+
+
+def _read(text: str, loader_class: Any) -> Source:
+    loader = loader_class(text)
     try:
         node = loader.get_single_node()
         if node is None:
             raise SourceError("the file is empty", Mark(1, 1))
         source = Source(data=None)
-        source.data = _Walker(loader, source).walk(node, ())
+        source.data = _Walker(loader, source, text).walk(node, ())
         return source
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark

@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from toneflow.store.engine import reading
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers, calls, events
+from toneflow.store.writes import params, statements
 
 COMPLETED_EVENT = "call.completed"
 COMPLETED_STATUS = "completed"
@@ -71,67 +71,45 @@ def record_answer(engine: Engine, answer: ServedAnswer) -> None:
     """Log one served answer and bring its call's summary up to date, atomically."""
     _check_call_id(answer.call_id)
     at = _aware(answer.at, "answer.at")
-    fields = _present(
-        direction=answer.direction,
-        from_number=answer.from_number,
-        to_number=answer.to_number,
-        customer_id=answer.customer_id,
-        application_id=answer.application_id,
+    values = params(
+        call_id=answer.call_id,
+        seen_at=at,
+        flow=answer.flow,
+        dialect=answer.dialect,
+        step=answer.step,
+        terminal=answer.terminal,
+        has_fallback=answer.fallback_from is not None,
+        fallback_from=answer.fallback_from,
+        fallback_reason=answer.fallback_reason,
+        **_given(
+            direction=answer.direction,
+            from_number=answer.from_number,
+            to_number=answer.to_number,
+            customer_id=answer.customer_id,
+            application_id=answer.application_id,
+        ),
     )
-    c = calls.c
-    is_open = c.completed_at.is_(None)
-    values: dict[str, Any] = {
-        # Flow and dialect follow the last step served; completion freezes all three.
-        "flow": sa.case((is_open, _lit(c.flow, answer.flow)), else_=_fill(c.flow, answer.flow)),
-        "dialect": sa.case(
-            (is_open, _lit(c.dialect, answer.dialect)), else_=_fill(c.dialect, answer.dialect)
-        ),
-        "last_step": sa.case((is_open, _lit(c.last_step, answer.step)), else_=c.last_step),
-        "last_step_terminal": sa.case(
-            (is_open, _lit(c.last_step_terminal, answer.terminal)), else_=c.last_step_terminal
-        ),
-        "first_seen": _earliest(c.first_seen, at),
-        "last_seen": _latest(c.last_seen, at),
-        **_fills(fields),
+    row = {
+        "call_id": answer.call_id,
+        "at": at,
+        "dialect": answer.dialect,
+        "flow": answer.flow,
+        "flow_version": answer.flow_version,
+        "step": answer.step,
+        "terminal": answer.terminal,
+        "request": answer.request,
+        "body": answer.body,
+        "duration_ms": answer.duration_ms,
+        "fallback_from": answer.fallback_from,
+        "fallback_reason": answer.fallback_reason,
     }
-    if answer.fallback_from is not None:
-        first_fallback = c.fallback_step.is_(None)
-        values["fallback_step"] = sa.case(
-            (first_fallback, _lit(c.fallback_step, answer.fallback_from)), else_=c.fallback_step
-        )
-        values["fallback_reason"] = sa.case(
-            (first_fallback, _lit(c.fallback_reason, answer.fallback_reason)),
-            else_=c.fallback_reason,
-        )
-
+    write = statements(engine.dialect.name)
     with engine.begin() as conn:
-        _ensure_call(
-            conn,
-            answer.call_id,
-            seen_at=at,
-            flow=answer.flow,
-            dialect=answer.dialect,
-            **fields,
-        )
+        conn.execute(write.ensure_call, values)
         # Update the call before inserting the answer: on PostgreSQL the row lock taken
         # here orders concurrent answers to one call, so answer ids follow serving order.
-        conn.execute(sa.update(calls).where(c.call_id == answer.call_id).values(values))
-        conn.execute(
-            sa.insert(answers).values(
-                call_id=answer.call_id,
-                at=at,
-                dialect=answer.dialect,
-                flow=answer.flow,
-                flow_version=answer.flow_version,
-                step=answer.step,
-                terminal=answer.terminal,
-                request=answer.request,
-                body=answer.body,
-                duration_ms=answer.duration_ms,
-                fallback_from=answer.fallback_from,
-                fallback_reason=answer.fallback_reason,
-            )
-        )
+        conn.execute(write.answer_update, values)
+        conn.execute(write.answer_insert, row)
 
 
 def record_event(
@@ -156,44 +134,33 @@ def record_event(
     created_at = _aware(event["created_at"], "event created_at")
     received_at = _aware(received_at, "received_at")
     webhook_id = webhook_id or None
-    fields = _present(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()})
     new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
-
-    c = calls.c
-    values: dict[str, Any] = {
-        "first_seen": _earliest(c.first_seen, received_at),
-        "last_seen": _latest(c.last_seen, received_at),
-        **_fills(fields),
-    }
-    if new_status is not None:
-        not_older = sa.or_(c.status_at.is_(None), c.status_at <= _lit(c.status_at, created_at))
-        values["status"] = sa.case((not_older, _lit(c.status, new_status)), else_=c.status)
-        values["status_at"] = sa.case((not_older, _lit(c.status_at, created_at)), else_=c.status_at)
-    if name == COMPLETED_EVENT:
-        values["completed_at"] = sa.func.coalesce(c.completed_at, _lit(c.completed_at, created_at))
-
+    values = params(
+        call_id=call_id,
+        seen_at=received_at,
+        flow=None,
+        dialect=None,
+        dedupe_key=dedupe_key(
+            event=name, call_id=call_id, created_at=created_at, webhook_id=webhook_id
+        ),
+        webhook_id=webhook_id,
+        event=name,
+        created_at=created_at,
+        received_at=received_at,
+        body=dict(body),
+        has_status=new_status is not None,
+        status=new_status,
+        completes=name == COMPLETED_EVENT,
+        **_given(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()}),
+    )
+    write = statements(engine.dialect.name)
     with engine.connect() as conn, conn.begin() as transaction:
-        _ensure_call(conn, call_id, seen_at=received_at, **fields)
-        inserted = conn.execute(
-            _insert(conn, events)
-            .values(
-                call_id=call_id,
-                dedupe_key=dedupe_key(
-                    event=name, call_id=call_id, created_at=created_at, webhook_id=webhook_id
-                ),
-                webhook_id=webhook_id,
-                event=name,
-                created_at=created_at,
-                received_at=received_at,
-                body=dict(body),
-            )
-            .on_conflict_do_nothing(index_elements=[events.c.dedupe_key])
-            .returning(events.c.id)
-        ).scalar_one_or_none()
+        conn.execute(write.ensure_call, values)
+        inserted = conn.execute(write.event_insert, values).scalar_one_or_none()
         if inserted is None:
             transaction.rollback()
             return False
-        conn.execute(sa.update(calls).where(c.call_id == call_id).values(values))
+        conn.execute(write.event_update, values)
     return True
 
 
@@ -330,52 +297,9 @@ def _call_record(
     }
 
 
-def _insert(conn: Connection, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
-    """An INSERT that supports ``on_conflict_do_nothing`` on this connection's backend."""
-    name = conn.dialect.name
-    if name == "postgresql":
-        return postgresql.insert(table)
-    if name == "sqlite":
-        return sqlite.insert(table)
-    raise ValueError(f"unsupported database backend {name!r}")
-
-
-def _ensure_call(conn: Connection, call_id: str, *, seen_at: datetime, **fields: Any) -> None:
-    """Create the call row if it does not exist yet; an existing row is left alone."""
-    conn.execute(
-        _insert(conn, calls)
-        .values(call_id=call_id, first_seen=seen_at, last_seen=seen_at, **fields)
-        .on_conflict_do_nothing(index_elements=[calls.c.call_id])
-    )
-
-
-def _lit(column: sa.ColumnElement[Any], value: Any) -> sa.BindParameter[Any]:
-    """A bound value typed like ``column``, so it is stored exactly as the column is."""
-    return sa.literal(value, column.type)
-
-
-def _fill(column: sa.ColumnElement[Any], value: Any) -> sa.ColumnElement[Any]:
-    """Keep the column's value; take ``value`` only where it is still null."""
-    return sa.func.coalesce(column, _lit(column, value))
-
-
-def _fills(values: Mapping[str, Any]) -> dict[str, sa.ColumnElement[Any]]:
-    return {name: _fill(calls.c[name], value) for name, value in values.items()}
-
-
-def _present(**values: Any) -> dict[str, Any]:
-    """The call fields actually given: None and empty strings say nothing."""
-    return {name: value for name, value in values.items() if value not in (None, "")}
-
-
-def _latest(column: sa.ColumnElement[Any], at: datetime) -> sa.ColumnElement[Any]:
-    value = _lit(column, at)
-    return sa.case((column < value, value), else_=column)
-
-
-def _earliest(column: sa.ColumnElement[Any], at: datetime) -> sa.ColumnElement[Any]:
-    value = _lit(column, at)
-    return sa.case((column > value, value), else_=column)
+def _given(**values: Any) -> dict[str, Any]:
+    """Every call field, None where not given: None and empty strings say nothing."""
+    return {name: None if value in (None, "") else value for name, value in values.items()}
 
 
 def _aware(value: Any, what: str) -> datetime:

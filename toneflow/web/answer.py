@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.answer import AnswerRequestSchema, normalise
 from toneflow import answer as engine
+from toneflow import metrics
 from toneflow.logs import get_logger
 from toneflow.store import ServedAnswer, record_answer
 from toneflow.web.requests import read_answer_input
@@ -37,8 +38,14 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     params, body = read_answer_input(request)
     answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
-    served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
-    duration_ms = round((time.perf_counter() - started) * 1000, 3)
+    try:
+        served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
+    except engine.AnswerFailed:
+        metrics.answer_failed(dialect)
+        raise
+    seconds = time.perf_counter() - started
+    metrics.answer_served(dialect, seconds, fell_back=served.fallback_from is not None)
+    duration_ms = round(seconds * 1000, 3)
     structlog.contextvars.bind_contextvars(step=served.step)
     body_text = served.body.decode("utf-8")
     log.info(

@@ -8,6 +8,7 @@ import structlog
 from flask import Blueprint, request
 
 from schemas.events import EventSchema
+from toneflow import metrics
 from toneflow.logs import get_logger
 from toneflow.store import record_event
 from toneflow.web.requests import read_json_object
@@ -31,6 +32,7 @@ def minivoice_event() -> tuple[dict, int]:
     stored = record_event(
         store(), event=event, body=body, webhook_id=webhook_id, received_at=datetime.now(UTC)
     )
+    metrics.event_received(stored=stored)
     log.info(
         "event_stored" if stored else "event_duplicate",
         event_name=event["event"],
