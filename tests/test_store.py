@@ -453,6 +453,8 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "duration_ms": 1.25,
             "fallback_from": None,
             "fallback_reason": None,
+            "status": 200,
+            "error_reason": None,
         },
         {
             "at": "2026-05-29T12:00:07Z",
@@ -465,6 +467,8 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "duration_ms": 1.25,
             "fallback_from": None,
             "fallback_reason": None,
+            "status": 200,
+            "error_reason": None,
         },
     ]
 
