@@ -82,9 +82,20 @@ def app(app_config):
     application.extensions["toneflow.store"].dispose()
 
 
+def with_api_token(application):
+    """A test client that sends a fresh API token with every request (``/api`` needs one)."""
+    from toneflow.store.access import create_token
+
+    engine = application.extensions["toneflow.store"]
+    test_client = application.test_client()
+    token = create_token(engine, f"tests-{id(test_client)}")
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return test_client
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return with_api_token(app)
 
 
 @pytest.fixture
@@ -108,7 +119,7 @@ def client_for(app_config, tmp_path):
         migrate.upgrade(app_config["DATABASE_URL"])
         application = create_app({**app_config, "FLOWS_DIR": str(folder), **config})
         apps.append(application)
-        return application.test_client()
+        return with_api_token(application)
 
     yield build
     for application in apps:

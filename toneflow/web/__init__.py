@@ -8,7 +8,7 @@ import uuid
 import structlog
 from flask import Flask, Response, g, request
 
-from toneflow.web import answer, api, events, health
+from toneflow.web import answer, api, events, health, openapi
 from toneflow.web.errors import register_error_handlers
 from toneflow.web.limits import BodyLimit
 
@@ -36,7 +36,7 @@ def _send_request_id(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     app.before_request(_bind_request_context)
     app.after_request(_send_request_id)
-    for blueprint in (answer.bp, events.bp, api.bp, health.bp):
+    for blueprint in (answer.bp, events.bp, api.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     register_error_handlers(app)
     app.wsgi_app = BodyLimit(
