@@ -233,6 +233,7 @@ def test_a_list_row_is_the_record_without_its_timeline(engine):
         (CallFilter(q="+15551230002"), {"c000", "c001", "c002", "c003", "c004", "c005"}),
         (CallFilter(q="c00"), set()),  # exact id, not a prefix
         (CallFilter(status="nope"), set()),
+        (CallFilter(), {f"c00{i}" for i in range(6)}),
     ],
 )
 def test_filters(engine, filters, expected):

@@ -54,7 +54,8 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     Answers are placed at the server's serving time, events at their own ``created_at``
     (the contract orders events by it). Each entry gets ``kind`` ("answer"/"event"),
-    ``time``, ``pretty`` (the body for reading) and ``trouble`` (a fallback or an error).
+    ``time``, ``pretty`` (the body for reading; for answers also ``request_pretty``) and
+    ``trouble`` (a fallback or an error).
     """
     entries = [
         {
@@ -62,6 +63,7 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             "kind": "answer",
             "time": answer["at"],
             "pretty": pretty(answer["body"]),
+            "request_pretty": json.dumps(answer["request"], indent=2, ensure_ascii=False),
             "trouble": answer["fallback_from"] is not None or answer["status"] != 200,
         }
         for answer in record["answers"]

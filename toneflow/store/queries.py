@@ -84,7 +84,9 @@ def list_calls(
 
 def count_calls(engine: Engine, filters: CallFilter = CallFilter()) -> int:
     """How many calls match (for an export's progress bar)."""
-    query = _filtered(filters, redact_numbers=False).with_only_columns(sa.func.count())
+    query = _filtered(filters, redact_numbers=False).with_only_columns(
+        sa.func.count(), maintain_column_froms=True
+    )
     with reading(engine) as conn:
         return conn.execute(query).scalar_one()
 
