@@ -319,3 +319,21 @@ def test_numbers_stored_before_redaction_are_masked_on_display(engine):
     assert row["from"] == "+*******0001"
     assert next(iter_records(engine, redact_numbers=True))["from"] == "+*******0001"
     assert get_call(engine, "call_123")["from"] == "+15551230001"
+
+
+def test_a_search_pages_through_calls_matching_as_id_from_or_to_once_each(engine):
+    number = "+15559990000"
+    for i in range(7):
+        numbers = {"from_number": number} if i % 2 else {"to_number": number}
+        call_id = number if i == 3 else f"s{i}"  # one call's id is the number itself
+        record_answer(
+            engine, served("menu", call_id=call_id, at=T0 + timedelta(minutes=i), **numbers)
+        )
+    record_answer(engine, served("menu", call_id="other", at=T0 + timedelta(minutes=9)))
+    seen, cursor = [], None
+    while True:
+        page = list_calls(engine, CallFilter(q=number), limit=2, cursor=cursor)
+        seen += [row["call_id"] for row in page.calls]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == ["s6", "s5", "s4", number, "s2", "s1", "s0"]

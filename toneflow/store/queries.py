@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,11 +71,9 @@ def list_calls(
     """One page of call summaries, newest first, and the cursor of the next page (or None)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise ValueError(f"limit must be between 1 and {MAX_LIMIT}")
-    query = _filtered(filters, redact_numbers)
-    if cursor is not None:
-        query = query.where(_after(*decode_cursor(cursor)))
+    after = decode_cursor(cursor) if cursor is not None else None
     with reading(engine) as conn:
-        rows = conn.execute(_newest_first(query).limit(limit + 1)).mappings().all()
+        rows = _page_rows(conn, filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     summaries = [_masked(call_summary(row), redact_numbers) for row in rows]
@@ -84,9 +83,7 @@ def list_calls(
 
 def count_calls(engine: Engine, filters: CallFilter = CallFilter()) -> int:
     """How many calls match (for an export's progress bar)."""
-    query = _filtered(filters, redact_numbers=False).with_only_columns(
-        sa.func.count(), maintain_column_froms=True
-    )
+    query = _filtered(filters).with_only_columns(sa.func.count(), maintain_column_froms=True)
     with reading(engine) as conn:
         return conn.execute(query).scalar_one()
 
@@ -103,7 +100,7 @@ def iter_records(
     Each batch is its own short read (three queries), so a long export neither holds one
     snapshot open for minutes nor loads every call into memory.
     """
-    query = _newest_first(_filtered(filters, redact_numbers)).limit(batch)
+    query = _newest_first(_filtered(filters)).limit(batch)
     after: tuple[datetime, str] | None = None
     while True:
         page = query
@@ -155,7 +152,39 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return at, call_id
 
 
-def _filtered(filters: CallFilter, redact_numbers: bool) -> sa.Select:
+def _page_rows(
+    conn: Connection, filters: CallFilter, after: tuple[datetime, str] | None, limit: int
+) -> list[Mapping[str, Any]]:
+    """Up to ``limit`` rows after the cursor, newest first.
+
+    A search is one query per place ``q`` can match (the id, each spelling of the number as
+    from or as to), each walking its own (column, first_seen, call_id) index, merged here:
+    a single OR query would make the database choose one plan for a number with one call
+    and for the company's main number, on every call.
+    """
+    base = dataclasses.replace(filters, q=None)
+    if filters.q:
+        c = calls.c
+        numbers = sorted({filters.q, mask_number(filters.q)})
+        branches = [
+            c.call_id == filters.q,
+            *(c.from_number == number for number in numbers),
+            *(c.to_number == number for number in numbers),
+        ]
+    else:
+        branches = [sa.true()]
+    found: dict[str, Mapping[str, Any]] = {}
+    for branch in branches:
+        query = _filtered(base).where(branch)
+        if after is not None:
+            query = query.where(_after(*after))
+        for row in conn.execute(_newest_first(query).limit(limit)).mappings():
+            found[row["call_id"]] = row
+    ordered = sorted(found.values(), key=lambda r: (r["first_seen"], r["call_id"]), reverse=True)
+    return ordered[:limit]
+
+
+def _filtered(filters: CallFilter) -> sa.Select:
     c = calls.c
     query = sa.select(calls)
     for column, value in (

@@ -77,8 +77,8 @@ calls = sa.Table(
     sa.Index(None, "outcome", "first_seen", "call_id"),
     sa.Index(None, "flow", "first_seen", "call_id"),
     sa.Index(None, "last_step", "first_seen", "call_id"),
-    sa.Index(None, "from_number"),
-    sa.Index(None, "to_number"),
+    sa.Index(None, "from_number", "first_seen", "call_id"),
+    sa.Index(None, "to_number", "first_seen", "call_id"),
     sa.Index(None, "last_seen"),  # retention: prune by last activity
 )
 

@@ -31,8 +31,8 @@ _NEW_INDEXES = {
     "ix_calls_outcome_first_seen_call_id": ["outcome", *_KEYSET],
     "ix_calls_flow_first_seen_call_id": ["flow", *_KEYSET],
     "ix_calls_last_step_first_seen_call_id": ["last_step", *_KEYSET],
-    "ix_calls_from_number": ["from_number"],
-    "ix_calls_to_number": ["to_number"],
+    "ix_calls_from_number_first_seen_call_id": ["from_number", *_KEYSET],
+    "ix_calls_to_number_first_seen_call_id": ["to_number", *_KEYSET],
     "ix_calls_last_seen": ["last_seen"],
 }
 
