@@ -61,6 +61,10 @@ def cases(example: Any) -> list[tuple[str, str]]:
         ),
         ("api: q=call id", f"/api/calls?q={example.call_id}"),
         ("api: q=phone number", "/api/calls?" + urllib.parse.urlencode({"q": example.from_number})),
+        (
+            "api: q=number on every call",
+            "/api/calls?" + urllib.parse.urlencode({"q": example.to_number}),
+        ),
         ("api: q=no match", "/api/calls?q=nobody"),
         ("api: call detail", f"/api/calls/{example.call_id}"),
         ("page: /support/calls", "/support/calls"),

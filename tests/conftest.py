@@ -41,6 +41,17 @@ def database_url(request, tmp_path) -> str:
     return POSTGRES_URL
 
 
+@pytest.fixture
+def engine(database_url: str):
+    """A migrated store's engine, for tests of the store itself."""
+    from toneflow.store import make_engine, migrate
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say how many PostgreSQL tests really ran, so CI output proves they did."""
     ran = [

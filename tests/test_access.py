@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import sqlalchemy as sa
 
-from toneflow.store import make_engine, migrate
 from toneflow.store.access import (
     AccessError,
     add_user,
@@ -20,14 +17,6 @@ from toneflow.store.access import (
 from toneflow.store.tables import api_tokens, users
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def stored_text(engine: sa.Engine) -> str:

@@ -5,7 +5,6 @@ On SQLite and, with TEST_DATABASE_URL, PostgreSQL, migrated exactly as the app d
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -28,14 +27,6 @@ from toneflow.store import (
     record_event,
 )
 from toneflow.store.tables import answers, calls, events
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def stored_outcome(engine: sa.Engine, call_id: str) -> str:
