@@ -5,6 +5,8 @@ On SQLite and, with TEST_DATABASE_URL, PostgreSQL, migrated exactly as the app d
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -233,7 +235,24 @@ def test_filters(engine, filters, expected):
     assert count_calls(engine, filters) == len(expected)
 
 
-@pytest.mark.parametrize("cursor", ["", "x", "bm90IGpzb24", "WzEsMl0", "WyJ4IiwiYSJd"])
+def _cursor(first_seen: str, call_id) -> str:
+    return base64.urlsafe_b64encode(json.dumps([first_seen, call_id]).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "",
+        "x",
+        "bm90IGpzb24",
+        "WzEsMl0",
+        "WyJ4IiwiYSJd",
+        _cursor("2026-05-29T12:00:00", "a"),  # naive
+        _cursor("2026-05-29T12:00:00+00:00", "a\x00b"),
+        _cursor("0001-01-01T00:00:00+01:00", "a"),  # before year 1 in UTC
+        _cursor("2026-05-29T12:00:00+00:00", 7),
+    ],
+)
 def test_a_cursor_the_store_did_not_make_is_refused(engine, cursor):
     with pytest.raises(InvalidCursor):
         list_calls(engine, cursor=cursor)

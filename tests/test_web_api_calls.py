@@ -6,6 +6,8 @@ import re
 
 import pytest
 from conftest import with_api_token
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schemas.calls import CallPageSchema, CallRecordSchema
 
@@ -178,3 +180,19 @@ def test_openapi_lists_each_error_status_with_the_error_shape(app):
     assert spec["paths"]["/api/calls"]["get"]["security"] == [{"bearer": []}]
     minivoice = spec["paths"]["/answer/minivoice/{flow}/{step}"]["get"]["responses"]
     assert minivoice["500"]["content"]["application/json"]["schema"]["$ref"].endswith("Error")
+
+
+ARG_NAMES = st.sampled_from(
+    ["status", "outcome", "flow", "last_step", "since", "until", "q", "limit", "cursor", "x"]
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(args=st.dictionaries(ARG_NAMES, st.text(max_size=40), max_size=4))
+def test_any_list_arguments_get_a_page_or_a_400_never_a_500(client, args):
+    response = client.get("/api/calls", query_string=args)
+    assert response.status_code in (200, 400), response.get_data(as_text=True)
+    if response.status_code == 400:
+        assert response.json["error"]["code"] == "invalid_request"

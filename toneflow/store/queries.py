@@ -144,10 +144,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         first_seen, call_id = json.loads(raw)
-        at = datetime.fromisoformat(first_seen)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError) as err:
+        at = datetime.fromisoformat(first_seen).astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError) as err:
         raise InvalidCursor("not a cursor this service made") from err
-    if not isinstance(call_id, str) or at.tzinfo is None:
+    # A naive time would be read as local; NUL cannot even be compared by PostgreSQL.
+    if not isinstance(call_id, str) or "\x00" in call_id or "+" not in first_seen[10:]:
         raise InvalidCursor("not a cursor this service made")
     return at, call_id
 
