@@ -81,7 +81,9 @@ def test_a_wrong_password_or_unknown_user_gets_the_same_refusal(staff):
 
 def test_forms_without_a_csrf_token_are_refused(staff):
     data = {"name": "alice", "password": PASSWORD}
-    assert staff.post("/support/sign-in", data=data).status_code == 400
+    refused = staff.post("/support/sign-in", data=data)
+    assert refused.status_code == 400
+    assert "That form has expired" in refused.get_data(as_text=True)
     sign_in(staff)
     assert staff.post("/support/sign-out").status_code == 400
     assert staff.get("/support/calls").status_code == 200  # still signed in

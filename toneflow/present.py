@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from datetime import datetime
 from typing import Any
 
 #: Outcome kind -> a sentence, with {step} and {reason} filled from the outcome.
@@ -79,4 +80,5 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         for event in record["events"]
     ]
     # Stable: answers keep serving order and events their stored order on equal times.
-    return sorted(entries, key=lambda entry: entry["time"])
+    # As instants: as text, "12:00:00Z" would sort after "12:00:00.5Z".
+    return sorted(entries, key=lambda entry: datetime.fromisoformat(entry["time"]))

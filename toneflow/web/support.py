@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
@@ -78,6 +79,13 @@ def _headers(response: Response) -> Response:
     if request.endpoint != "support.static":
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(err: CSRFError) -> tuple[str, int]:
+    """A missing or stale CSRF token: say so on a page, not in the API's JSON shape."""
+    log.warning("support_csrf_refused", reason=err.description)
+    return render_template("support/form_expired.html"), 400
 
 
 @bp.app_context_processor
