@@ -43,6 +43,17 @@ def database_url(request, tmp_path) -> str:
     return POSTGRES_URL
 
 
+@pytest.fixture
+def engine(database_url: str):
+    """A migrated store's engine, for tests of the store itself."""
+    from toneflow.store import make_engine, migrate
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
 def pytest_terminal_summary(terminalreporter):
     """Say how many PostgreSQL tests really ran, so CI output proves they did."""
     ran = [
@@ -84,9 +95,20 @@ def app(app_config):
     application.extensions["toneflow.store"].dispose()
 
 
+def with_api_token(application):
+    """A test client that sends a fresh API token with every request (``/api`` needs one)."""
+    from toneflow.store.access import create_token
+
+    engine = application.extensions["toneflow.store"]
+    test_client = application.test_client()
+    token = create_token(engine, f"tests-{id(test_client)}")
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return test_client
+
+
 @pytest.fixture
 def client(app):
-    return app.test_client()
+    return with_api_token(app)
 
 
 @pytest.fixture
@@ -110,7 +132,7 @@ def client_for(app_config, tmp_path):
         migrate.upgrade(app_config["DATABASE_URL"])
         application = create_app({**app_config, "FLOWS_DIR": str(folder), **config})
         apps.append(application)
-        return application.test_client()
+        return with_api_token(application)
 
     yield build
     for application in apps:

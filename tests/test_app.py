@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from conftest import with_api_token
 from flask import Flask
 
 from app import create_app
@@ -113,7 +114,7 @@ def test_create_app_reads_the_environment(monkeypatch, tmp_path, env_db, built):
     assert app.config["PUBLIC_URL"] == "https://ivr.example.com"
     engine_url = app.extensions["toneflow.store"].url
     assert engine_url == normalize_url(env_db)
-    client = app.test_client()
+    client = with_api_token(app)
     assert client.get("/answer/minivoice/only?call_id=env1").status_code == 200
     assert client.get("/api/calls/env1").json["flow"] == "only"  # stored in DATABASE_URL
 
@@ -190,7 +191,7 @@ def test_max_digits_applies_to_rendered_digits_too(monkeypatch, tmp_path, env_db
     )
     monkeypatch.setenv("TONEFLOW_FLOWS_DIR", str(flows))
     monkeypatch.setenv("TONEFLOW_MAX_DIGITS", "4")
-    client = built().test_client()
+    client = with_api_token(built())
     assert client.get("/answer/minivoice/code?code=1234").json == {
         "actions": [{"send_digits": {"digits": "1234"}}]
     }

@@ -21,9 +21,14 @@ from support import (
     wait_until_up,
 )
 
+from toneflow.store import make_engine
+from toneflow.store.access import create_token
 
-def get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as reply:
+
+def get(port: int, path: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as reply:
         return reply.status, dict(reply.headers), reply.read()
 
 
@@ -50,13 +55,16 @@ def server(tmp_path):
     process = start(tmp_path, env, port)
     try:
         wait_until_up(process, port, tmp_path)
-        yield process, port
+        engine = make_engine(env["DATABASE_URL"])
+        token = create_token(engine, "gunicorn-test")
+        engine.dispose()
+        yield process, port, token
     finally:
         stop(process)
 
 
 def test_gunicorn_serves_answers_events_and_limits_chunked_bodies(server, tmp_path):
-    process, port = server
+    process, port, token = server
 
     status, headers, body = get(
         port, "/answer/minivoice/appointment?call_id=g1&confirmation_code=1234"
@@ -94,10 +102,10 @@ def test_gunicorn_serves_answers_events_and_limits_chunked_bodies(server, tmp_pa
     )
     assert (status, json.loads(body)) == (200, {"status": "stored"})
     for _ in range(4):  # two workers: ask more than once
-        status, _, body = get(port, "/api/calls/call_123")
+        status, _, body = get(port, "/api/calls/call_123", token)
         assert status == 200
         assert json.loads(body)["events"][0]["body"] == SEED_WEBHOOK
-    status, _, body = get(port, "/api/calls/g1")
+    status, _, body = get(port, "/api/calls/g1", token)
     assert json.loads(body)["answers"][0]["body"] == minivoice_body.decode()
 
     assert stop(process) == 0

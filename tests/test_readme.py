@@ -7,6 +7,7 @@ written, with only the host:port and the venv's path substituted.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -44,16 +45,19 @@ def readme_examples() -> list[tuple[str, str]]:
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("readme")
     port = free_port()
-    process = start(tmp_path, server_env(tmp_path, port), port)
+    env = server_env(tmp_path, port)
+    process = start(tmp_path, env, port)
     try:
         wait_until_up(process, port, tmp_path)
-        yield port
+        # The README's `toneflow` commands (tokens, users) work on the server's store.
+        yield port, {**os.environ, "DATABASE_URL": env["DATABASE_URL"]}
     finally:
         stop(process)
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="the README's examples use curl")
 def test_every_readme_example_prints_what_the_readme_says(server):
+    server, command_env = server
     examples = readme_examples()
     assert len(examples) >= 8
     for command, expected in examples:
@@ -61,7 +65,12 @@ def test_every_readme_example_prints_what_the_readme_says(server):
             ".venv/bin/", f"{BIN}/"
         )
         result = subprocess.run(
-            ["bash", "-c", local], cwd=ROOT, capture_output=True, text=True, timeout=30
+            ["bash", "-c", local],
+            cwd=ROOT,
+            env=command_env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         printed = (
             (result.stdout + result.stderr)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -40,14 +40,6 @@ SEED_BODY: dict[str, Any] = SEED_WEBHOOK
 COMPLETED_AT = datetime(2026, 5, 29, 12, 10, tzinfo=UTC)
 T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
 RECEIVED = datetime(2026, 5, 29, 12, 10, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def webhook(
@@ -453,6 +445,8 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "duration_ms": 1.25,
             "fallback_from": None,
             "fallback_reason": None,
+            "status": 200,
+            "error_reason": None,
         },
         {
             "at": "2026-05-29T12:00:07Z",
@@ -465,6 +459,8 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "duration_ms": 1.25,
             "fallback_from": None,
             "fallback_reason": None,
+            "status": 200,
+            "error_reason": None,
         },
     ]
 

@@ -40,6 +40,8 @@ ANSWER_KEYS = [
     "duration_ms",
     "fallback_from",
     "fallback_reason",
+    "status",
+    "error_reason",
 ]
 EVENT_KEYS = ["received_at", "webhook_id", "event", "created_at", "body"]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

@@ -28,6 +28,9 @@ DEFAULTS: dict[str, Any] = {
     "MAX_BODY_BYTES": 1_048_576,
     "SQLITE_BUSY_TIMEOUT_MS": 2000,  # how long a SQLite write waits for a lock
     "RELOAD": False,  # 1: reload edited flow files before each request (development)
+    "REDACT_NUMBERS": False,  # 1: store and show phone numbers masked but the last 4 digits
+    "SECRET_KEY": None,  # signs support sessions; random per start when unset
+    "SESSION_IDLE_MINUTES": 30,  # a support session ends after this long without a request
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
@@ -54,11 +57,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
 
 
 def _check(config: dict[str, Any]) -> None:
-    for name in ("MAX_DIGITS", "MAX_BODY_BYTES", "SQLITE_BUSY_TIMEOUT_MS"):
+    for name in ("MAX_DIGITS", "MAX_BODY_BYTES", "SQLITE_BUSY_TIMEOUT_MS", "SESSION_IDLE_MINUTES"):
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
-    for name in ("SIGN_ANSWERS", "RELOAD"):
+    for name in ("SIGN_ANSWERS", "RELOAD", "REDACT_NUMBERS"):
         if config[name] not in (True, False, 0, 1):
             raise ConfigError(f"TONEFLOW_{name} must be 1 or 0")
     if config["SIGN_ANSWERS"] and not config["WEBHOOK_SECRET"]:

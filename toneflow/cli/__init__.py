@@ -10,6 +10,8 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
+from toneflow.cli.access import tokens, users
+from toneflow.cli.calls import calls
 from toneflow.cli.db import db
 from toneflow.cli.dtmf import dtmf
 from toneflow.cli.flowtest import flowtest
@@ -41,7 +43,7 @@ class ToneflowGroup(FlaskGroup):
 
 
 cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
-for command in (db, dtmf, flowtest, lint, schema, webhooks):
+for command in (calls, db, dtmf, flowtest, lint, schema, tokens, users, webhooks):
     cli.add_command(command)
 
 

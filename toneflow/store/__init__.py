@@ -5,6 +5,7 @@ web layer, the CLI and tests all share one implementation of the contract's rule
 """
 
 from toneflow.store.calls import (
+    OUTCOME_KINDS,
     ServedAnswer,
     dedupe_key,
     derive_outcome,
@@ -15,24 +16,43 @@ from toneflow.store.calls import (
 )
 from toneflow.store.engine import make_engine, normalize_url, reading
 from toneflow.store.migrate import current, head, upgrade
-from toneflow.store.tables import answers, calls, events, metadata
+from toneflow.store.queries import (
+    CallFilter,
+    InvalidCursor,
+    Page,
+    count_calls,
+    iter_records,
+    list_calls,
+    prune,
+)
+from toneflow.store.tables import answers, api_tokens, calls, events, metadata, users
 
 __all__ = [
+    "OUTCOME_KINDS",
+    "CallFilter",
+    "InvalidCursor",
+    "Page",
     "ServedAnswer",
     "answers",
+    "api_tokens",
     "calls",
+    "count_calls",
     "current",
     "dedupe_key",
     "derive_outcome",
     "events",
     "get_call",
     "head",
+    "iter_records",
+    "list_calls",
     "make_engine",
     "metadata",
     "normalize_url",
     "ping",
+    "prune",
     "reading",
     "record_answer",
     "record_event",
     "upgrade",
+    "users",
 ]

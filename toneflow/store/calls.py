@@ -12,7 +12,13 @@ Rules the contract sets, each in one place here:
 * redelivered events are stored once (``dedupe_key``, insert-or-nothing);
 * an event changes ``status`` only if it is not older than the one that set it;
 * ``call.completed`` fixes ``last_step``: later answers are logged but don't move it;
-* the first fallback served is the one the outcome reports (:func:`derive_outcome`).
+* the first fallback served is the one the outcome reports (:func:`derive_outcome`);
+* an answer that failed with no fallback (a 500) is on the timeline and the outcome;
+* ``calls.outcome`` holds the outcome kind (``writes.OUTCOME_SQL``), refreshed in the same
+  transaction as every write, so the list filters on it through an index.
+
+With ``redact_numbers``, phone numbers are masked (:mod:`toneflow.redact`) before they
+are written, in the call row, the recorded request and the stored event body alike.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from toneflow.redact import mask_call_numbers, mask_number, mask_record
 from toneflow.store.engine import reading
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers, calls, events
 from toneflow.store.writes import params, statements
@@ -65,12 +72,30 @@ class ServedAnswer:
     duration_ms: float
     fallback_from: str | None = None  # the step that could not render
     fallback_reason: str | None = None
+    #: Set when the step failed and no fallback could be served: the platform got a 500
+    #: (``body`` is then the error body, ``step`` the step that failed).
+    error_reason: str | None = None
+
+    @property
+    def status(self) -> int:
+        return 500 if self.error_reason is not None else 200
 
 
-def record_answer(engine: Engine, answer: ServedAnswer) -> None:
-    """Log one served answer and bring its call's summary up to date, atomically."""
+OUTCOME_KINDS = ("in_progress", "finished", "abandoned", "fell_back", "failed", "never_answered")
+
+
+def record_answer(engine: Engine, answer: ServedAnswer, *, redact_numbers: bool = False) -> None:
+    """Log one served (or failed) answer and bring its call's summary up to date, atomically.
+
+    A failed answer (``error_reason`` set) goes on the timeline and, if it is the call's
+    first, on the call as ``error_step``; it never moves ``last_step``, since nothing of
+    that step was served.
+    """
     _check_call_id(answer.call_id)
     at = _aware(answer.at, "answer.at")
+    request = mask_call_numbers(answer.request) if redact_numbers else answer.request
+    numbers = mask_number if redact_numbers else _same
+    served = answer.error_reason is None
     values = params(
         call_id=answer.call_id,
         seen_at=at,
@@ -78,13 +103,16 @@ def record_answer(engine: Engine, answer: ServedAnswer) -> None:
         dialect=answer.dialect,
         step=answer.step,
         terminal=answer.terminal,
+        served=served,
         has_fallback=answer.fallback_from is not None,
         fallback_from=answer.fallback_from,
         fallback_reason=answer.fallback_reason,
+        has_error=not served,
+        error_reason=answer.error_reason,
         **_given(
             direction=answer.direction,
-            from_number=answer.from_number,
-            to_number=answer.to_number,
+            from_number=numbers(answer.from_number),
+            to_number=numbers(answer.to_number),
             customer_id=answer.customer_id,
             application_id=answer.application_id,
         ),
@@ -97,11 +125,13 @@ def record_answer(engine: Engine, answer: ServedAnswer) -> None:
         "flow_version": answer.flow_version,
         "step": answer.step,
         "terminal": answer.terminal,
-        "request": answer.request,
+        "request": request,
         "body": answer.body,
         "duration_ms": answer.duration_ms,
         "fallback_from": answer.fallback_from,
         "fallback_reason": answer.fallback_reason,
+        "status": answer.status,
+        "error_reason": answer.error_reason,
     }
     write = statements(engine.dialect.name)
     with engine.begin() as conn:
@@ -109,6 +139,7 @@ def record_answer(engine: Engine, answer: ServedAnswer) -> None:
         # Update the call before inserting the answer: on PostgreSQL the row lock taken
         # here orders concurrent answers to one call, so answer ids follow serving order.
         conn.execute(write.answer_update, values)
+        conn.execute(write.outcome_update, values)
         conn.execute(write.answer_insert, row)
 
 
@@ -119,6 +150,7 @@ def record_event(
     body: Mapping[str, Any],
     webhook_id: str | None,
     received_at: datetime,
+    redact_numbers: bool = False,
 ) -> bool:
     """Store a validated webhook once and apply it to its call; False for a duplicate.
 
@@ -134,6 +166,13 @@ def record_event(
     created_at = _aware(event["created_at"], "event created_at")
     received_at = _aware(received_at, "received_at")
     webhook_id = webhook_id or None
+    given = _given(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()})
+    if redact_numbers:
+        body = mask_call_numbers(body)
+        given = {
+            column: mask_number(value) if column.endswith("_number") else value
+            for column, value in given.items()
+        }
     new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
     values = params(
         call_id=call_id,
@@ -151,7 +190,7 @@ def record_event(
         has_status=new_status is not None,
         status=new_status,
         completes=name == COMPLETED_EVENT,
-        **_given(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()}),
+        **given,
     )
     write = statements(engine.dialect.name)
     with engine.connect() as conn, conn.begin() as transaction:
@@ -161,6 +200,7 @@ def record_event(
             transaction.rollback()
             return False
         conn.execute(write.event_update, values)
+        conn.execute(write.outcome_update, values)
     return True
 
 
@@ -187,16 +227,21 @@ def derive_outcome(
     last_step_terminal: bool | None,
     fallback_step: str | None,
     fallback_reason: str | None,
+    error_step: str | None = None,
+    error_reason: str | None = None,
 ) -> dict[str, str | None]:
     """The contract's ``outcome``: what became of the call, in one rule.
 
-    ``fell_back`` wins (``step`` is the step that could not render); then a completed
+    ``fell_back`` wins (``step`` is the step that could not render); then ``failed`` (a
+    step could not render and there was no fallback: the platform got a 500); then a completed
     call ``finished`` on a terminal step, was ``abandoned`` on a step that led on, or
     was ``never_answered``; an open call is ``in_progress`` once a step was served.
     ``step`` is otherwise the last step served, or None when none was.
     """
     if fallback_step is not None:
         return {"kind": "fell_back", "step": fallback_step, "reason": fallback_reason}
+    if error_step is not None:
+        return {"kind": "failed", "step": error_step, "reason": error_reason}
     if last_step is None:
         return {"kind": "never_answered", "step": None, "reason": None}
     if not completed:
@@ -208,8 +253,13 @@ def derive_outcome(
     return {"kind": kind, "step": last_step, "reason": None}
 
 
-def get_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
-    """One call's record and timeline in the contract's shape, or None if unknown."""
+def get_call(
+    engine: Engine, call_id: str, *, redact_numbers: bool = False
+) -> dict[str, Any] | None:
+    """One call's record and timeline in the contract's shape, or None if unknown.
+
+    With ``redact_numbers``, numbers stored before redaction was turned on are masked too.
+    """
     with reading(engine) as conn:
         call = conn.execute(sa.select(calls).where(calls.c.call_id == call_id)).mappings().first()
         if call is None:
@@ -230,7 +280,8 @@ def get_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
             .mappings()
             .all()
         )
-    return _call_record(call, answer_rows, event_rows)
+    record = call_record(call, answer_rows, event_rows)
+    return mask_record(record) if redact_numbers else record
 
 
 def ping(engine: Engine) -> None:
@@ -243,11 +294,8 @@ def ping(engine: Engine) -> None:
         conn.execute(sa.select(calls.c.call_id).limit(1)).all()
 
 
-def _call_record(
-    call: Mapping[str, Any],
-    answer_rows: Sequence[Mapping[str, Any]],
-    event_rows: Sequence[Mapping[str, Any]],
-) -> dict[str, Any]:
+def call_summary(call: Mapping[str, Any]) -> dict[str, Any]:
+    """A call row as the contract's record, without its timeline (what a list shows)."""
     return {
         "call_id": call["call_id"],
         "flow": call["flow"],
@@ -268,7 +316,20 @@ def _call_record(
             last_step_terminal=call["last_step_terminal"],
             fallback_step=call["fallback_step"],
             fallback_reason=call["fallback_reason"],
+            error_step=call["error_step"],
+            error_reason=call["error_reason"],
         ),
+    }
+
+
+def call_record(
+    call: Mapping[str, Any],
+    answer_rows: Sequence[Mapping[str, Any]],
+    event_rows: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:
+    """A call row and its timeline rows as the contract's full record."""
+    return {
+        **call_summary(call),
         "answers": [
             {
                 "at": _iso(row["at"]),
@@ -281,6 +342,8 @@ def _call_record(
                 "duration_ms": row["duration_ms"],
                 "fallback_from": row["fallback_from"],
                 "fallback_reason": row["fallback_reason"],
+                "status": row["status"],
+                "error_reason": row["error_reason"],
             }
             for row in answer_rows
         ],
@@ -300,6 +363,10 @@ def _call_record(
 def _given(**values: Any) -> dict[str, Any]:
     """Every call field, None where not given: None and empty strings say nothing."""
     return {name: None if value in (None, "") else value for name, value in values.items()}
+
+
+def _same(value: str | None) -> str | None:
+    return value
 
 
 def _aware(value: Any, what: str) -> datetime:

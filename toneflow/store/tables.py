@@ -1,12 +1,14 @@
 """The call log schema, as SQLAlchemy Core tables: the one description of the database.
 
-Alembic revisions create it and a test proves they match it. Three tables:
+Alembic revisions create it and a test proves they match it. The call log's tables:
 
 * ``calls``: one row per call id, the summary a list or a support person reads first
   (status, last step, first fallback), kept current by each write so listing calls
   never has to scan answers or events;
 * ``answers``: every answer served to a call, with the exact body sent;
-* ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``.
+* ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
+
+and who may read it: ``users`` (support staff) and ``api_tokens``.
 
 Strings that come from a platform (status, numbers, ids other than the call id) are
 ``Text``: the platform decides their length, and a too-long value must not turn a
@@ -23,6 +25,8 @@ from toneflow.store.types import UTCDateTime
 CALL_ID_MAX = 128
 NAME_MAX = 64  # flow and step names: ^[a-z0-9][a-z0-9_-]{0,63}$
 DEDUPE_KEY_MAX = 255
+OUTCOME_MAX = 32
+USER_NAME_MAX = 64
 
 # Big on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is an autoincrementing rowid.
 _RowId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -61,10 +65,21 @@ calls = sa.Table(
     # The first fallback served: the step that could not render, and why.
     sa.Column("fallback_step", sa.String(NAME_MAX)),
     sa.Column("fallback_reason", sa.Text),
-    sa.Index(None, "first_seen"),
-    sa.Index(None, "status"),
-    sa.Index(None, "flow"),
-    sa.Index(None, "last_step"),
+    # The first answer that failed with no fallback to serve (the platform got a 500).
+    sa.Column("error_step", sa.String(NAME_MAX)),
+    sa.Column("error_reason", sa.Text),
+    # The outcome kind, kept current by every write so the list can filter on an index.
+    sa.Column("outcome", sa.String(OUTCOME_MAX)),
+    # The list is newest first with (first_seen, call_id) as its keyset; each filter has
+    # an index that ends in the same pair, so a filtered first page reads a few rows.
+    sa.Index(None, "first_seen", "call_id"),
+    sa.Index(None, "status", "first_seen", "call_id"),
+    sa.Index(None, "outcome", "first_seen", "call_id"),
+    sa.Index(None, "flow", "first_seen", "call_id"),
+    sa.Index(None, "last_step", "first_seen", "call_id"),
+    sa.Index(None, "from_number", "first_seen", "call_id"),
+    sa.Index(None, "to_number", "first_seen", "call_id"),
+    sa.Index(None, "last_seen"),  # retention: prune by last activity
 )
 
 
@@ -96,6 +111,9 @@ answers = sa.Table(
     sa.Column("duration_ms", sa.Float, nullable=False),
     sa.Column("fallback_from", sa.String(NAME_MAX)),
     sa.Column("fallback_reason", sa.Text),
+    # The HTTP status sent: 200, or 500 when the step failed and there was no fallback.
+    sa.Column("status", sa.Integer, nullable=False, server_default="200"),
+    sa.Column("error_reason", sa.Text),  # why it failed, when status is 500
     sa.Index(None, "call_id", "id"),
 )
 
@@ -111,4 +129,26 @@ events = sa.Table(
     # Plain JSON, not JSONB: PostgreSQL keeps the object exactly as received.
     sa.Column("body", sa.JSON, nullable=False),
     sa.Index(None, "call_id", "created_at"),
+)
+
+#: Support staff who may sign in to /support (``toneflow users add NAME``).
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(USER_NAME_MAX), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),  # werkzeug scrypt
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Bearer tokens for /api (``toneflow tokens create NAME``): only a hash is kept.
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", _RowId, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(USER_NAME_MAX), nullable=False, unique=True),
+    # Public part of the token, used to find the row; the secret part is only hashed.
+    sa.Column("key_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),  # sha256 hex
+    sa.Column("created_at", UTCDateTime, nullable=False),
 )

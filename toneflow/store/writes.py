@@ -8,8 +8,9 @@ it again reuses its compiled SQL.
 
 The rules stay in SQL over the row's current values, as :mod:`toneflow.store.calls`
 explains: a parameter that is NULL (a call field not given) keeps the column as it is,
-and a boolean parameter switches a rule on (``has_fallback``, ``has_status``,
-``completes``).
+and a boolean parameter switches a rule on (``served``, ``has_fallback``, ``has_error``,
+``has_status``, ``completes``). ``calls.outcome`` is refreshed by its own UPDATE after
+each write, so it is computed from the row as that write left it (:data:`OUTCOME_SQL`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,24 @@ class Statements(NamedTuple):
     answer_insert: sa.Executable
     event_insert: sa.Executable
     event_update: sa.Executable
+    outcome_update: sa.Executable
+
+
+def _outcome_sql() -> sa.Case:
+    """The outcome kind over a call row's columns: ``derive_outcome``, in SQL."""
+    c = calls.c
+    return sa.case(
+        (c.fallback_step.is_not(None), "fell_back"),
+        (c.error_step.is_not(None), "failed"),
+        (c.last_step.is_(None), "never_answered"),
+        (c.completed_at.is_(None), "in_progress"),
+        (c.last_step_terminal.is_(True), "finished"),
+        else_="abandoned",
+    )
+
+
+#: The outcome kind of a call row, as SQL (``toneflow.store.calls.derive_outcome`` in Python).
+OUTCOME_SQL = _outcome_sql()
 
 
 def _param(name: str, column: sa.ColumnElement[Any]) -> sa.BindParameter[Any]:
@@ -84,10 +103,12 @@ def statements(dialect: str) -> Statements:
     )
     where_call = c.call_id == _param("call_id", c.call_id)
 
-    # Flow and dialect follow the last step served; completion freezes all three.
-    is_open = c.completed_at.is_(None)
+    # Flow and dialect follow the last step served; completion freezes all three. A
+    # failed answer (a 500: nothing of its step was served) moves none of them.
+    is_open = sa.and_(_switch("served"), c.completed_at.is_(None))
     flow, dialect_ = _param("flow", c.flow), _param("dialect", c.dialect)
     first_fallback = sa.and_(_switch("has_fallback"), c.fallback_step.is_(None))
+    first_error = sa.and_(_switch("has_error"), c.error_step.is_(None))
     answer_update = (
         sa.update(calls)
         .where(where_call)
@@ -104,6 +125,10 @@ def statements(dialect: str) -> Statements:
             fallback_reason=sa.case(
                 (first_fallback, _param("fallback_reason", c.fallback_reason)),
                 else_=c.fallback_reason,
+            ),
+            error_step=sa.case((first_error, _param("step", c.error_step)), else_=c.error_step),
+            error_reason=sa.case(
+                (first_error, _param("error_reason", c.error_reason)), else_=c.error_reason
             ),
             **seen_bounds,
             **fills,
@@ -143,4 +168,7 @@ def statements(dialect: str) -> Statements:
         .on_conflict_do_nothing(index_elements=[e.dedupe_key])
         .returning(e.id)
     )
-    return Statements(ensure_call, answer_update, sa.insert(answers), event_insert, event_update)
+    outcome_update = sa.update(calls).where(where_call).values(outcome=OUTCOME_SQL)
+    return Statements(
+        ensure_call, answer_update, sa.insert(answers), event_insert, event_update, outcome_update
+    )

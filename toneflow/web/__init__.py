@@ -8,7 +8,7 @@ import uuid
 import structlog
 from flask import Flask, Response, g, request
 
-from toneflow.web import answer, api, events, health, metrics, reload
+from toneflow.web import answer, api, events, health, metrics, openapi, reload, support
 from toneflow.web.errors import register_error_handlers
 from toneflow.web.limits import BodyLimit
 
@@ -37,8 +37,9 @@ def init_app(app: Flask) -> None:
     app.before_request(_bind_request_context)
     app.after_request(_send_request_id)
     reload.init_app(app)
-    for blueprint in (answer.bp, events.bp, api.bp, health.bp, metrics.bp):
+    for blueprint in (answer.bp, events.bp, api.bp, health.bp, metrics.bp, openapi.bp):
         app.register_blueprint(blueprint)
+    support.init_app(app)
     register_error_handlers(app)
     app.wsgi_app = BodyLimit(
         app.wsgi_app, app.config["MAX_CONTENT_LENGTH"], request_id=choose_request_id

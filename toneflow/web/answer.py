@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
+from typing import Any
 
 import structlog
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.answer import AnswerRequestSchema, normalise
@@ -20,6 +21,7 @@ from toneflow import answer as engine
 from toneflow import metrics
 from toneflow.logs import get_logger
 from toneflow.store import ServedAnswer, record_answer
+from toneflow.web.errors import error_body
 from toneflow.web.requests import read_answer_input
 from toneflow.web.state import flows, public_url, require_signature, store
 
@@ -40,8 +42,11 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
     try:
         served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
-    except engine.AnswerFailed:
+    except engine.AnswerFailed as failed:
         metrics.answer_failed(dialect)
+        # The error table answers the 500; the call's timeline must show it too.
+        if answer_request.call_id is not None:
+            _record_failure(answer_request, dialect, flow, failed, started)
         raise
     seconds = time.perf_counter() - started
     metrics.answer_served(dialect, seconds, fell_back=served.fallback_from is not None)
@@ -65,6 +70,42 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
 def _record(
     answer_request: engine.AnswerRequest, served: engine.Answer, body_text: str, duration_ms: float
 ) -> None:
+    _write(
+        answer_request,
+        dialect=served.dialect,
+        flow=served.flow.name,
+        flow_version=served.flow.version,
+        step=served.step,
+        terminal=served.terminal,
+        body=body_text,
+        duration_ms=duration_ms,
+        fallback_from=served.fallback_from,
+        fallback_reason=served.fallback_reason,
+    )
+
+
+def _record_failure(
+    answer_request: engine.AnswerRequest,
+    dialect: str,
+    flow_name: str,
+    failed: engine.AnswerFailed,
+    started: float,
+) -> None:
+    """Put a 500 on the call's timeline: the step that failed, why, and the error body."""
+    _write(
+        answer_request,
+        dialect=dialect,
+        flow=flow_name,
+        flow_version=flows().flows[flow_name].version,
+        step=failed.failure.step,
+        terminal=False,
+        body=error_body("answer_url_error", str(failed)).decode("utf-8"),
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+        error_reason=failed.failure.reason,
+    )
+
+
+def _write(answer_request: engine.AnswerRequest, **fields: Any) -> None:
     call = answer_request.call
     record = ServedAnswer(
         call_id=call["id"],
@@ -74,19 +115,11 @@ def _record(
         customer_id=call.get("customer_id"),
         application_id=call.get("application_id"),
         at=datetime.now(UTC),
-        dialect=served.dialect,
-        flow=served.flow.name,
-        flow_version=served.flow.version,
-        step=served.step,
-        terminal=served.terminal,
         request=answer_request.as_dict(),
-        body=body_text,
-        duration_ms=duration_ms,
-        fallback_from=served.fallback_from,
-        fallback_reason=served.fallback_reason,
+        **fields,
     )
     try:
-        record_answer(store(), record)
+        record_answer(store(), record, redact_numbers=current_app.config["REDACT_NUMBERS"])
     except SQLAlchemyError as err:
         log.error("store_write_failed", error=str(err), record=_loggable(record))
 

@@ -1,20 +1,67 @@
-"""``/api/calls/<call_id>``: one call's record and timeline, as JSON."""
+"""``/api/calls`` and ``/api/calls/<call_id>``: the call log as JSON, for API tokens only.
+
+Every request needs ``Authorization: Bearer <token>`` with a token made by
+``toneflow tokens create NAME``; anything else is a 401 in the contract's error shape,
+with ``WWW-Authenticate: Bearer`` saying what is expected.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, current_app, request
 
-from toneflow.store import get_call
+from schemas.calls import CallListArgsSchema
+from toneflow.logs import get_logger
+from toneflow.store import InvalidCursor, get_call, list_calls
+from toneflow.store.access import check_token
 from toneflow.web.errors import ApiError
 from toneflow.web.state import store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
+log = get_logger(__name__)
+LIST_ARGS = CallListArgsSchema()
+
+
+class Unauthorized(ApiError):
+    def __init__(self, message: str) -> None:
+        super().__init__(401, "unauthorized", message, {"WWW-Authenticate": "Bearer"})
+
+
+@bp.before_request
+def _require_token() -> None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("an API token is required: 'Authorization: Bearer <token>'")
+    name = check_token(store(), token.strip())
+    if name is None:
+        log.warning("api_token_refused")
+        raise Unauthorized("the API token is not valid")
+    log.info("api_token_used", token_name=name)
+
+
+@bp.get("/calls")
+def call_list() -> dict:
+    args = LIST_ARGS.load(request.args.to_dict())
+    try:
+        page = list_calls(
+            store(),
+            args["filters"],
+            limit=args["limit"],
+            cursor=args["cursor"],
+            redact_numbers=_redact(),
+        )
+    except InvalidCursor as err:
+        raise ApiError(400, "invalid_request", f"cursor: {err}") from err
+    return {"calls": page.calls, "next_cursor": page.next_cursor}
 
 
 @bp.get("/calls/<call_id>")
 def call_detail(call_id: str) -> dict:
     # No stored id holds NUL (the schemas refuse it), and PostgreSQL cannot even compare one.
-    record = None if "\x00" in call_id else get_call(store(), call_id)
+    record = None if "\x00" in call_id else get_call(store(), call_id, redact_numbers=_redact())
     if record is None:
         raise ApiError(404, "not_found", f"no call with id '{call_id}'")
     return record
+
+
+def _redact() -> bool:
+    return bool(current_app.config["REDACT_NUMBERS"])

@@ -37,9 +37,12 @@ RETRY_AFTER_SECONDS = "5"
 class ApiError(Exception):
     """An error with a contract code, raised by views and request parsing."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
 def error_body(code: str, message: str) -> bytes:
@@ -75,7 +78,7 @@ def describe_validation(err: ValidationError) -> str:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def _api_error(err: ApiError) -> Response:
-        return error_response(err.status, err.code, err.message)
+        return error_response(err.status, err.code, err.message, err.headers)
 
     @app.errorhandler(SignatureError)
     def _unsigned(err: SignatureError) -> Response:

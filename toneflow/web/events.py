@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 
 from schemas.events import EventSchema
 from toneflow import metrics
@@ -30,7 +30,12 @@ def minivoice_event() -> tuple[dict, int]:
     # record_event commits before returning: the 200 below is never sent for an
     # event that is not on disk. A store failure raises, and the error table answers 503.
     stored = record_event(
-        store(), event=event, body=body, webhook_id=webhook_id, received_at=datetime.now(UTC)
+        store(),
+        event=event,
+        body=body,
+        webhook_id=webhook_id,
+        received_at=datetime.now(UTC),
+        redact_numbers=current_app.config["REDACT_NUMBERS"],
     )
     metrics.event_received(stored=stored)
     log.info(

@@ -1,0 +1,122 @@
+"""The call log's wire contracts: list query arguments, and the record and page shapes.
+
+``CallListArgsSchema`` validates ``GET /api/calls`` (and the support page's filter
+form) and builds a :class:`~toneflow.store.CallFilter`; the others describe responses
+in ``/openapi.json``. The record is the contract's ``GET /api/calls/<call_id>`` shape.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from marshmallow import fields, post_load, validate
+
+from schemas.base import Schema
+from schemas.events import Text, _representable_in_utc
+from toneflow.store.calls import OUTCOME_KINDS
+from toneflow.store.queries import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
+
+NAME = validate.Length(1, 128)
+
+
+class CallListArgsSchema(Schema):
+    """Query arguments of the call list; every one optional, all combined with AND."""
+
+    status = Text(validate=NAME, metadata={"description": "final or latest call status"})
+    outcome = fields.String(validate=validate.OneOf(OUTCOME_KINDS))
+    flow = Text(validate=NAME)
+    last_step = Text(validate=NAME)
+    since = fields.AwareDateTime(
+        default_timezone=UTC,
+        validate=_representable_in_utc,
+        metadata={"description": "first seen at or after (ISO 8601)"},
+    )
+    until = fields.AwareDateTime(
+        default_timezone=UTC,
+        validate=_representable_in_utc,
+        metadata={"description": "first seen before (ISO 8601)"},
+    )
+    q = Text(validate=NAME, metadata={"description": "a call id or a from/to number, exactly"})
+    limit = fields.Integer(
+        load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT), strict=False
+    )
+    cursor = fields.String(
+        validate=validate.Length(1, 512),
+        metadata={"description": "the next_cursor of the previous page"},
+    )
+
+    @post_load
+    def _split(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """``{"filters": CallFilter, "limit": int, "cursor": str | None}``."""
+        limit = data.pop("limit")
+        cursor = data.pop("cursor", None)
+        return {"filters": CallFilter(**data), "limit": limit, "cursor": cursor}
+
+
+class OutcomeSchema(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(OUTCOME_KINDS))
+    step = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True, allow_none=True)
+
+
+class CallSummarySchema(Schema):
+    """One call as a list shows it: the record without its timeline."""
+
+    call_id = fields.String(required=True)
+    flow = fields.String(required=True, allow_none=True)
+    dialect = fields.String(required=True, allow_none=True)
+    status = fields.String(required=True, allow_none=True)
+    direction = fields.String(required=True, allow_none=True)
+    from_ = fields.String(data_key="from", required=True, allow_none=True)
+    to = fields.String(required=True, allow_none=True)
+    customer_id = fields.String(required=True, allow_none=True)
+    application_id = fields.String(required=True, allow_none=True)
+    first_seen = fields.DateTime(required=True)
+    last_seen = fields.DateTime(required=True)
+    completed_at = fields.DateTime(required=True, allow_none=True)
+    last_step = fields.String(required=True, allow_none=True)
+    outcome = fields.Nested(OutcomeSchema, required=True)
+
+
+class AnswerEntrySchema(Schema):
+    """One answer on a call's timeline: what was asked, and exactly what was sent."""
+
+    at = fields.DateTime(required=True)
+    dialect = fields.String(required=True)
+    flow = fields.String(required=True)
+    flow_version = fields.String(
+        required=True, metadata={"description": "content hash of the flow file that served it"}
+    )
+    step = fields.String(required=True)
+    request = fields.Dict(required=True, metadata={"description": "the normalised request"})
+    body = fields.String(required=True, metadata={"description": "the exact body sent"})
+    duration_ms = fields.Float(required=True)
+    fallback_from = fields.String(required=True, allow_none=True)
+    fallback_reason = fields.String(required=True, allow_none=True)
+    status = fields.Integer(required=True, metadata={"description": "HTTP status sent"})
+    error_reason = fields.String(required=True, allow_none=True)
+
+
+class EventEntrySchema(Schema):
+    received_at = fields.DateTime(required=True)
+    webhook_id = fields.String(required=True, allow_none=True)
+    event = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    body = fields.Dict(required=True, metadata={"description": "the webhook as received"})
+
+
+class CallRecordSchema(CallSummarySchema):
+    """One call's record and timeline (``GET /api/calls/<call_id>``)."""
+
+    answers = fields.List(fields.Nested(AnswerEntrySchema), required=True)
+    events = fields.List(fields.Nested(EventEntrySchema), required=True)
+
+
+class CallPageSchema(Schema):
+    """A page of the call list, newest first."""
+
+    calls = fields.List(fields.Nested(CallSummarySchema), required=True)
+    next_cursor = fields.String(
+        required=True, allow_none=True, metadata={"description": "null on the last page"}
+    )

@@ -1,0 +1,171 @@
+"""The support pages in a real browser: Debian's Chromium, driven by Playwright.
+
+A real gunicorn serves the shipped flows on SQLite and (with TEST_DATABASE_URL) on
+PostgreSQL; calls are placed over HTTP as a platform would. A person signs in, filters
+the list, opens a call and reads its outcome; a caller id that is a script shows as text
+and never runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import POSTGRES_URL, _reset_postgres
+from support import free_port, server_env, start, stop, wait_until_up
+
+from toneflow.store import make_engine, migrate
+from toneflow.store.access import add_user
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+HOSTILE = "<script>alert(1)</script>"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError(".ci/run installs Debian's chromium; /usr/bin/chromium is missing")
+    pytest.skip(
+        "Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True
+    )
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param(
+            "postgresql",
+            marks=pytest.mark.skipif(not POSTGRES_URL, reason="TEST_DATABASE_URL is not set"),
+        ),
+    ],
+)
+def server(request, tmp_path_factory):
+    """gunicorn on a fresh store holding a support user and three calls; its base URL."""
+    tmp_path = tmp_path_factory.mktemp(f"browser-{request.param}")
+    port = free_port()
+    env = server_env(tmp_path, port)
+    if request.param == "postgresql":
+        _reset_postgres(POSTGRES_URL)
+        env["DATABASE_URL"] = POSTGRES_URL
+    migrate.upgrade(env["DATABASE_URL"])
+    engine = make_engine(env["DATABASE_URL"])
+    add_user(engine, "alice", PASSWORD)
+    engine.dispose()
+    process = start(tmp_path, env, port)
+    try:
+        wait_until_up(process, port, tmp_path)
+        base = f"http://127.0.0.1:{port}"
+        place_calls(base)
+        yield base
+    finally:
+        stop(process)
+
+
+def fetch(url: str, body: dict | None = None) -> None:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        assert reply.status == 200
+
+
+def completed(base: str, call_id: str) -> None:
+    event = {
+        "event": "call.completed",
+        "created_at": "2026-05-29T12:10:00Z",
+        "call": {"id": call_id},
+    }
+    fetch(f"{base}/events/minivoice", event)
+
+
+def place_calls(base: str) -> None:
+    """done1 finishes; menu1 hangs up in the menu; xss1 comes from a script."""
+    query = urllib.parse.urlencode({"call_id": "done1", "confirmation_code": "1234"})
+    fetch(f"{base}/answer/minivoice/appointment?{query}")
+    fetch(f"{base}/answer/minivoice/appointment/done?call_id=done1")
+    completed(base, "done1")
+    fetch(f"{base}/answer/minivoice/menu?call_id=menu1")
+    completed(base, "menu1")
+    query = urllib.parse.urlencode({"call_id": "xss1", "from": HOSTILE})
+    fetch(f"{base}/answer/ozml/menu?{query}")
+
+
+@pytest.fixture
+def page(browser, server):
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+def sign_in(page: Page) -> None:
+    page.goto("/support/calls")
+    assert "/support/sign-in" in page.url
+    page.get_by_label("Name").fill("alice")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Calls")).to_be_visible()
+
+
+def test_sign_in_filter_open_a_call_and_read_its_outcome(page):
+    sign_in(page)
+    rows = page.locator("table.calls tbody tr")
+    expect(rows).to_have_count(3)
+    page.get_by_label("Outcome").select_option("abandoned")
+    page.get_by_role("button", name="Filter").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("abandoned at greet")
+    page.get_by_role("link", name="menu1").click()
+    expect(page.locator("#outcome")).to_have_text(
+        "Abandoned at step greet: the call ended while that step still led on."
+    )
+    page.get_by_role("link", name="All calls").click()
+    page.get_by_label("Search").fill("done1")
+    page.get_by_role("button", name="Filter").click()
+    page.get_by_role("link", name="done1").click()
+    expect(page.locator("#outcome")).to_have_text("Finished at step done.")
+    expect(page.locator("ol.timeline > li")).to_have_count(3)  # two answers, one event
+
+
+def test_a_script_as_the_caller_id_shows_as_text_and_never_runs(page):
+    sign_in(page)
+    expect(page.locator("table.calls")).to_contain_text(HOSTILE)
+    page.get_by_role("link", name="xss1").click()
+    expect(page.locator("dl.record")).to_contain_text(HOSTILE)
+    assert page.locator("script").count() == 0
+    page.wait_for_timeout(200)  # give a script every chance to run
+    assert page.dialogs == []
+
+
+def test_sign_out_and_the_pages_are_closed_again(page):
+    sign_in(page)
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    page.goto("/support/calls/done1")
+    assert "/support/sign-in" in page.url

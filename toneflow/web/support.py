@@ -1,0 +1,190 @@
+"""``/support/calls`` and ``/support/calls/<call_id>``: the call log for support staff.
+
+Server-rendered HTML (Jinja2 ``.html`` templates, so every value is autoescaped), behind
+a sign-in. The list shows each call's outcome already; one click on a call opens its
+page, which says the outcome first, in words, then the timeline. No script runs on these
+pages at all, and the Content-Security-Policy says so to the browser.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from marshmallow import ValidationError
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from schemas.calls import CallListArgsSchema
+from toneflow.logs import get_logger
+from toneflow.present import TROUBLE, outcome_words, timeline
+from toneflow.store import OUTCOME_KINDS, InvalidCursor, get_call, list_calls
+from toneflow.store.access import check_user
+from toneflow.web import auth
+from toneflow.web.errors import describe_validation
+from toneflow.web.state import flows, store
+
+bp = Blueprint(
+    "support",
+    __name__,
+    url_prefix="/support",
+    template_folder="templates",
+    static_folder="static",
+)
+log = get_logger(__name__)
+LIST_ARGS = CallListArgsSchema()
+PAGE_SIZE = 50
+#: No scripts, no outside anything: styles from this app only.
+CSP = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+OPEN_ENDPOINTS = ("support.sign_in", "support.static")
+
+
+class SignInForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=64)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class SignOutForm(FlaskForm):
+    pass
+
+
+def init_app(app) -> None:
+    """Sessions and CSRF for the support pages, then the pages themselves."""
+    auth.init_app(app)
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _guard() -> Response | None:
+    auth.protect_support_form()
+    g.user = auth.signed_in_user()
+    if g.user is None and request.endpoint not in OPEN_ENDPOINTS:
+        return redirect(url_for("support.sign_in", next=request.full_path.rstrip("?")))
+    return None
+
+
+@bp.after_request
+def _headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    if request.endpoint != "support.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.errorhandler(CSRFError)
+def _form_expired(err: CSRFError) -> tuple[str, int]:
+    """A missing or stale CSRF token: say so on a page, not in the API's JSON shape."""
+    log.warning("support_csrf_refused", reason=err.description)
+    return render_template("support/form_expired.html"), 400
+
+
+@bp.app_context_processor
+def _template_helpers() -> dict[str, Any]:
+    return {"sign_out_form": SignOutForm, "outcome_words": outcome_words, "trouble": TROUBLE}
+
+
+@bp.app_template_filter("when")
+def _when(value: str | None) -> str:
+    """``2026-05-29T12:10:00.123Z`` -> ``2026-05-29 12:10:00 UTC``."""
+    if not value:
+        return "-"
+    return value.replace("T", " ")[:19] + " UTC"
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+def sign_in() -> Response | str:
+    form = SignInForm()
+    failed = False
+    if form.validate_on_submit():
+        user_id = check_user(store(), form.name.data, form.password.data)
+        if user_id is not None:
+            auth.sign_in(user_id)
+            log.info("support_signed_in", user=form.name.data)
+            return redirect(_safe_next(request.args.get("next")))
+        log.warning("support_sign_in_failed", user=form.name.data)
+        failed = True
+    status = 401 if failed else 200
+    return render_template("support/sign_in.html", form=form, failed=failed), status
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    auth.sign_out()
+    return redirect(url_for("support.sign_in"))
+
+
+@bp.get("/")
+def home() -> Response:
+    return redirect(url_for("support.calls"))
+
+
+@bp.get("/calls")
+def calls() -> tuple[str, int]:
+    given = {key: value for key, value in request.args.items() if value.strip()}
+    error, page = None, None
+    try:
+        args = LIST_ARGS.load(_whole_days(given))
+        page = list_calls(
+            store(),
+            args["filters"],
+            limit=PAGE_SIZE,
+            cursor=args["cursor"],
+            redact_numbers=current_app.config["REDACT_NUMBERS"],
+        )
+    except ValidationError as err:
+        error = describe_validation(err)
+    except InvalidCursor as err:
+        error = f"cursor: {err}"
+    filters = {key: value for key, value in given.items() if key != "cursor"}
+    return render_template(
+        "support/calls.html",
+        page=page,
+        error=error,
+        filters=filters,
+        outcome_kinds=OUTCOME_KINDS,
+        flow_names=sorted(flows().flows),
+    ), (400 if error else 200)
+
+
+@bp.get("/calls/<call_id>")
+def call(call_id: str) -> tuple[str, int]:
+    record = (
+        None
+        if "\x00" in call_id
+        else get_call(store(), call_id, redact_numbers=current_app.config["REDACT_NUMBERS"])
+    )
+    if record is None:
+        return render_template("support/missing.html", call_id=call_id), 404
+    return render_template("support/call.html", record=record, timeline=timeline(record)), 200
+
+
+def _whole_days(args: dict[str, str]) -> dict[str, str]:
+    """The page's date pickers give days: "until 29 May" includes all of 29 May."""
+    until = args.get("until")
+    if until is not None and len(until) == 10:
+        with contextlib.suppress(ValueError):  # a bad date is left for the schema to report
+            args = {**args, "until": (date.fromisoformat(until) + timedelta(days=1)).isoformat()}
+    return args
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on these pages: never an open redirect to another site."""
+    default = url_for("support.calls")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/support/"):
+        return default
+    if "\\" in target or target.startswith("//"):
+        return default
+    return target
