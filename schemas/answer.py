@@ -13,6 +13,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate
 
 from schemas.base import Schema
+from schemas.text import StoredText
 from toneflow.answer import AnswerRequest
 
 #: Model field → parameter names that carry it, first found wins (then the JSON body).
@@ -37,8 +38,8 @@ def _first(params: dict[str, str], names: tuple[str, ...]) -> str | None:
 def normalise(params: dict[str, str], body: dict[str, Any] | None) -> dict[str, Any]:
     """Merge query/form ``params`` and a JSON ``body`` into the request model's shape."""
     body = body or {}
-    json_call = body.get("call") if isinstance(body.get("call"), dict) else {}
-    json_input = body.get("input") if isinstance(body.get("input"), dict) else {}
+    json_call = _section(body, "call")
+    json_input = _section(body, "input")
     call = {}
     for field, names in CALL_PARAMETERS.items():
         value = _first(params, names)
@@ -57,19 +58,27 @@ def normalise(params: dict[str, str], body: dict[str, Any] | None) -> dict[str, 
     return {"call": call, "input": {"digits": digits}, "variables": variables}
 
 
-class CallText(fields.String):
-    """A call field: text, or a number some platforms send for ids.
+def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
+    """``call`` or ``input`` of a JSON body: an object, or absent (null says nothing)."""
+    value = body.get(name)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValidationError({name: ["must be an object"]})
+    return value
 
-    Never NUL: the call log keeps these in text columns, which on PostgreSQL cannot hold it.
-    """
+
+class CallText(StoredText):
+    """A call field: text, or a number some platforms send for ids."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"type": ["string", "integer"], **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         if isinstance(value, int) and not isinstance(value, bool):
             value = str(value)
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
-        return text
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 #: Model field -> attribute of the flat schema, for the ``call`` section.

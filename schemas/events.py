@@ -7,23 +7,13 @@ only what the call log relies on is required.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from marshmallow import INCLUDE, ValidationError, fields, validate
 
 from schemas.base import Schema
+from schemas.text import StoredText as Text
 
 DIRECTIONS = ("inbound", "outbound")
-
-
-class Text(fields.String):
-    """A string the call log keeps in a text column, which (on PostgreSQL) cannot hold NUL."""
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        text = super()._deserialize(value, attr, data, **kwargs)
-        if "\x00" in text:
-            raise ValidationError("must not contain NUL characters")
-        return text
 
 
 def _representable_in_utc(value: datetime) -> None:

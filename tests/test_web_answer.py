@@ -322,6 +322,9 @@ def test_wrong_content_type_is_415(client):
         ("[1, 2]", "must be an object"),
         ('{"variables": 5}', "variables"),
         ('{"call": {"id": ["x"]}}', "call.id"),
+        ('{"call": "call_1"}', "call: must be an object"),
+        ('{"input": ["1"]}', "input: must be an object"),
+        ('{"call": {"id": "a\\u0000b"}}', "call.id: must not contain NUL characters"),
         ("[" * 100_000, "malformed JSON"),
     ],
 )

@@ -16,7 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app
 from marshmallow import fields
 
-from schemas.answer import AnswerRequestSchema
+from schemas.answer import CALL_PARAMETERS, DIGITS_PARAMETERS, AnswerRequestSchema
 from schemas.base import Schema
 from schemas.calls import CallListArgsSchema, CallPageSchema, CallRecordSchema
 from schemas.errors import ErrorSchema
@@ -59,11 +59,12 @@ def openapi() -> dict[str, Any]:
 
 def build_spec() -> APISpec:
     """The description of every JSON endpoint, as an apispec object."""
+    marshmallow = MarshmallowPlugin()
     spec = APISpec(
         title="toneflow",
         version=version("toneflow"),
         openapi_version="3.1.0",
-        plugins=[MarshmallowPlugin()],
+        plugins=[marshmallow],
         info={"description": "YAML call flows served as MiniVoice JSON and OzML XML."},
     )
     spec.components.security_scheme(
@@ -72,7 +73,6 @@ def build_spec() -> APISpec:
     for name, schema in (
         ("Error", ErrorSchema),
         ("MiniVoiceAnswer", MiniVoiceAnswerSchema),
-        ("AnswerRequest", AnswerRequestSchema),
         ("Event", EventSchema),
         ("EventAck", EventAckSchema),
         ("CallPage", CallPageSchema),
@@ -80,7 +80,8 @@ def build_spec() -> APISpec:
         ("Health", HealthSchema),
     ):
         spec.components.schema(name, schema=schema)
-    _answer_paths(spec)
+    spec.components.schema("AnswerRequest", _answer_body(marshmallow))
+    _answer_paths(spec, marshmallow)
     _event_path(spec)
     _api_paths(spec)
     spec.path(
@@ -123,18 +124,46 @@ def build_spec() -> APISpec:
     return spec
 
 
-def _answer_paths(spec: APISpec) -> None:
+def _model_fields(plugin: MarshmallowPlugin) -> dict[str, dict[str, Any]]:
+    """Each answer request model field (``call.id``, ``input.digits``…) as JSON Schema.
+
+    Taken from :class:`AnswerRequestSchema`'s own fields, so what is published is what is
+    validated. That schema validates the model flat, keyed by dotted path.
+    """
+    return {
+        field.data_key or name: plugin.converter.field2property(field)
+        for name, field in AnswerRequestSchema().fields.items()
+    }
+
+
+def _answer_body(plugin: MarshmallowPlugin) -> dict[str, Any]:
+    """The JSON body of an answer request: the model, nested as platforms send it."""
+    properties: dict[str, Any] = {}
+    for path, prop in _model_fields(plugin).items():
+        section, dot, name = path.partition(".")
+        if dot:
+            properties.setdefault(section, {"type": ["object", "null"], "properties": {}})
+            properties[section]["properties"][name] = prop
+        else:
+            properties[path] = prop
+    return {"type": "object", "properties": properties}
+
+
+def _answer_paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
+    model = _model_fields(plugin)
+    carried = {f"call.{field}": names for field, names in CALL_PARAMETERS.items()}
+    carried["input.digits"] = DIGITS_PARAMETERS
     query = [
-        _query(name, text)
-        for name, text in (
-            ("call_id", "the call's id (also CallId)"),
-            ("from", "caller number (also Caller)"),
-            ("to", "callee number (also Callee)"),
-            ("direction", "inbound or outbound"),
-            ("customer_id", "platform customer id"),
-            ("application_id", "platform application id"),
-            ("digits", "digits collected (also Digits, DtmfDigits)"),
-        )
+        {
+            "in": "query",
+            "name": name,
+            "required": False,
+            "description": f"the request model's {path}",
+            # A query or form parameter is always text.
+            "schema": {**model[path], "type": "string"},
+        }
+        for path, names in carried.items()
+        for name in names
     ]
     bodies = {
         "application/json": {"schema": "AnswerRequest"},
