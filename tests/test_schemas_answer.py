@@ -135,9 +135,19 @@ def test_json_variables_that_are_not_an_object_are_refused(variables):
     assert "variables" in caught.value.messages
 
 
-@pytest.mark.parametrize("call", ["c1", ["c1"], 5, None])
-def test_a_json_call_that_is_not_an_object_is_ignored(call):
-    assert normalise({}, {"call": call})["call"] == {}
+@pytest.mark.parametrize("section", ["call", "input"])
+@pytest.mark.parametrize("value", ["c1", ["c1"], 5, True])
+def test_a_json_call_or_input_that_is_not_an_object_is_refused(section, value):
+    with pytest.raises(ValidationError) as caught:
+        normalise({}, {section: value})
+    assert caught.value.messages == {section: ["must be an object"]}
+
+
+@pytest.mark.parametrize("section", ["call", "input"])
+def test_a_null_call_or_input_says_nothing(section):
+    normalised = normalise({"call_id": "c1", "digits": "5"}, {section: None})
+    assert normalised["call"] == {"id": "c1"}
+    assert normalised["input"] == {"digits": "5"}
 
 
 # --- validation -------------------------------------------------------------------
