@@ -48,7 +48,14 @@ def server_env(tmp_path: Path, port: int, **settings: str) -> dict[str, str]:
         name: value
         for name, value in os.environ.items()
         if not name.startswith("TONEFLOW_")
-        and name not in ("DATABASE_URL", "PORT", "WEB_CONCURRENCY", "GUNICORN_CMD_ARGS")
+        and name
+        not in (
+            "DATABASE_URL",
+            "PORT",
+            "WEB_CONCURRENCY",
+            "GUNICORN_CMD_ARGS",
+            "PROMETHEUS_MULTIPROC_DIR",  # each server sums its own workers' metrics only
+        )
     }
     database = f"sqlite:///{tmp_path / 't.db'}"
     migrate.upgrade(database)

@@ -136,11 +136,18 @@ def test_gunicorn_refuses_to_start_on_a_broken_flow_set(tmp_path):
     assert "unknown action 'speek'" in stdout + stderr
 
 
-def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch):
+def _read_config(monkeypatch, tmp_path) -> dict:
+    # The config points PROMETHEUS_MULTIPROC_DIR at a folder in os.environ: without this,
+    # every server and command the later tests start would share (and sum) one folder.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+
+
+def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch, tmp_path):
     monkeypatch.setenv("PORT", "5123")
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.delenv("TONEFLOW_LOG_FORMAT", raising=False)
-    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    settings = _read_config(monkeypatch, tmp_path)
     assert settings["bind"] == "0.0.0.0:5123"
     assert settings["workers"] == 3
     assert settings["preload_app"] is True  # a broken flow set stops the master
@@ -148,10 +155,10 @@ def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch):
     assert settings["logconfig_dict"]["loggers"]["gunicorn.access"]["handlers"] == ["stdout"]
 
 
-def test_the_gunicorn_config_defaults_to_port_8000(monkeypatch):
+def test_the_gunicorn_config_defaults_to_port_8000(monkeypatch, tmp_path):
     monkeypatch.delenv("PORT", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
-    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    settings = _read_config(monkeypatch, tmp_path)
     assert settings["bind"] == "0.0.0.0:8000"
     assert settings["workers"] >= 2
 
