@@ -103,11 +103,37 @@ class AnswerRequestSchema(Schema):
     input_digits = fields.String(data_key="input.digits", allow_none=True)
     variables = fields.Dict(keys=fields.String(), load_default=dict)
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Wire key (``call.id``) -> field name, for the fields this schema reads.
+        self._field_of = {f.data_key or name: name for name, f in self.load_fields.items()}
+        #: Key set sent -> a schema of just those fields (at most 2^8 of them).
+        self._subsets: dict[frozenset[str], AnswerRequestSchema] = {}
+
+    def _for_keys(self, flat: dict[str, Any]) -> Schema:
+        """A schema of only the fields ``flat`` holds (plus ``variables``), built once.
+
+        marshmallow visits every declared field on each load, present or not; an answer
+        request usually carries two or three of the eight, so loading with a schema of
+        just those runs the same field validation for a third of the cost. A request
+        with an unknown key gets the whole schema, which names it beside other errors.
+        """
+        keys = frozenset(flat)
+        schema = self._subsets.get(keys)
+        if schema is None:
+            if not keys <= self._field_of.keys():
+                return self
+            only = {self._field_of[key] for key in keys} | {"variables"}
+            schema = self._subsets.setdefault(keys, AnswerRequestSchema(only=only))
+        return schema
+
     def load(self, data: Any, **kwargs: Any) -> AnswerRequest:  # type: ignore[override]
         if not isinstance(data, dict):
             raise ValidationError({"_schema": ["the request must be a mapping"]})
+        flat = _flatten(data)
+        schema = self._for_keys(flat) if not kwargs and self.only is None else self
         try:
-            loaded = super().load(_flatten(data), **kwargs)
+            loaded = super(AnswerRequestSchema, schema).load(flat, **kwargs)
         except ValidationError as err:
             raise ValidationError(_nest(err.messages)) from err
         return AnswerRequest(

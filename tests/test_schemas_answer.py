@@ -239,3 +239,25 @@ def test_any_params_and_json_body_load_or_raise_validation_error_only(params, bo
     assert isinstance(request, AnswerRequest)
     assert all(isinstance(value, str) for value in request.call.values())
     assert request.digits is None or isinstance(request.digits, str)
+
+
+def _outcome(schema: AnswerRequestSchema, data: dict, **kwargs) -> object:
+    try:
+        return schema.load(data, **kwargs)
+    except ValidationError as err:
+        return err.messages
+
+
+@settings(max_examples=300)
+@given(params=st.dictionaries(_keys, st.text()), body=_bodies)
+def test_loading_with_the_fields_sent_matches_the_whole_schema(params, body):
+    # load() picks a schema of just the keys sent; with a keyword it uses every field.
+    try:
+        data = normalise(params, body)
+    except ValidationError:
+        return
+    schema = AnswerRequestSchema()
+    assert _outcome(schema, data) == _outcome(schema, data, unknown="raise")
+    assert _outcome(schema, {**data, "extra": 1}) == _outcome(
+        schema, data | {"extra": 1}, unknown="raise"
+    )
