@@ -1,7 +1,7 @@
 """MiniVoice JSON: ``{"actions": [...]}``, one single-key object per action.
 
 Only ``send_digits`` is MiniVoice's documented shape; the others are this project's and
-are written down in docs/actions.md.
+are written down in docs/flow-authoring.md ("Actions and their two renderings").
 """
 
 from __future__ import annotations
