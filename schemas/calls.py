@@ -13,7 +13,8 @@ from typing import Any
 from marshmallow import fields, post_load, validate
 
 from schemas.base import Schema
-from schemas.events import Text, _representable_in_utc
+from schemas.events import _representable_in_utc
+from schemas.text import StoredText
 from toneflow.store.calls import OUTCOME_KINDS
 from toneflow.store.queries import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
 
@@ -23,10 +24,10 @@ NAME = validate.Length(1, 128)
 class CallListArgsSchema(Schema):
     """Query arguments of the call list; every one optional, all combined with AND."""
 
-    status = Text(validate=NAME, metadata={"description": "final or latest call status"})
+    status = StoredText(validate=NAME, metadata={"description": "final or latest call status"})
     outcome = fields.String(validate=validate.OneOf(OUTCOME_KINDS))
-    flow = Text(validate=NAME)
-    last_step = Text(validate=NAME)
+    flow = StoredText(validate=NAME)
+    last_step = StoredText(validate=NAME)
     since = fields.AwareDateTime(
         default_timezone=UTC,
         validate=_representable_in_utc,
@@ -37,7 +38,9 @@ class CallListArgsSchema(Schema):
         validate=_representable_in_utc,
         metadata={"description": "first seen before (ISO 8601)"},
     )
-    q = Text(validate=NAME, metadata={"description": "a call id or a from/to number, exactly"})
+    q = StoredText(
+        validate=NAME, metadata={"description": "a call id or a from/to number, exactly"}
+    )
     limit = fields.Integer(
         load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT), strict=False
     )

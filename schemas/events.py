@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from marshmallow import INCLUDE, ValidationError, fields, validate
 
 from schemas.base import Schema
-from schemas.text import StoredText as Text
+from schemas.text import StoredText
 
 DIRECTIONS = ("inbound", "outbound")
 
@@ -28,20 +28,20 @@ class EventCallSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = Text(required=True, validate=validate.Length(1, 128))
-    customer_id = Text(allow_none=True)
-    application_id = Text(allow_none=True)
-    status = Text(allow_none=True)
-    direction = Text(allow_none=True, validate=validate.OneOf(DIRECTIONS))
-    from_ = Text(data_key="from", attribute="from", allow_none=True)
-    to = Text(allow_none=True)
+    id = StoredText(required=True, validate=validate.Length(1, 128))
+    customer_id = StoredText(allow_none=True)
+    application_id = StoredText(allow_none=True)
+    status = StoredText(allow_none=True)
+    direction = StoredText(allow_none=True, validate=validate.OneOf(DIRECTIONS))
+    from_ = StoredText(data_key="from", attribute="from", allow_none=True)
+    to = StoredText(allow_none=True)
 
 
 class EventSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    event = Text(required=True, validate=validate.Length(1, 128))
+    event = StoredText(required=True, validate=validate.Length(1, 128))
     created_at = fields.AwareDateTime(
         required=True, default_timezone=UTC, validate=_representable_in_utc
     )

@@ -41,6 +41,8 @@ from toneflow.store.writes import params, statements
 COMPLETED_EVENT = "call.completed"
 COMPLETED_STATUS = "completed"
 
+#: The call row's columns that hold phone numbers.
+NUMBER_COLUMNS = ("from_number", "to_number")
 # Event "call" fields copied onto the call row -> the column they fill.
 _EVENT_CALL_FIELDS = {
     "direction": "direction",
@@ -94,7 +96,6 @@ def record_answer(engine: Engine, answer: ServedAnswer, *, redact_numbers: bool 
     _check_call_id(answer.call_id)
     at = _aware(answer.at, "answer.at")
     request = mask_call_numbers(answer.request) if redact_numbers else answer.request
-    numbers = mask_number if redact_numbers else _same
     served = answer.error_reason is None
     values = params(
         call_id=answer.call_id,
@@ -110,9 +111,10 @@ def record_answer(engine: Engine, answer: ServedAnswer, *, redact_numbers: bool 
         has_error=not served,
         error_reason=answer.error_reason,
         **_given(
+            redact_numbers,
             direction=answer.direction,
-            from_number=numbers(answer.from_number),
-            to_number=numbers(answer.to_number),
+            from_number=answer.from_number,
+            to_number=answer.to_number,
             customer_id=answer.customer_id,
             application_id=answer.application_id,
         ),
@@ -166,13 +168,11 @@ def record_event(
     created_at = _aware(event["created_at"], "event created_at")
     received_at = _aware(received_at, "received_at")
     webhook_id = webhook_id or None
-    given = _given(**{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()})
+    given = _given(
+        redact_numbers, **{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()}
+    )
     if redact_numbers:
         body = mask_call_numbers(body)
-        given = {
-            column: mask_number(value) if column.endswith("_number") else value
-            for column, value in given.items()
-        }
     new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
     values = params(
         call_id=call_id,
@@ -360,13 +360,14 @@ def call_record(
     }
 
 
-def _given(**values: Any) -> dict[str, Any]:
-    """Every call field, None where not given: None and empty strings say nothing."""
-    return {name: None if value in (None, "") else value for name, value in values.items()}
-
-
-def _same(value: str | None) -> str | None:
-    return value
+def _given(redact_numbers: bool, **values: Any) -> dict[str, Any]:
+    """Every call field, None where not given (None and empty strings say nothing), the
+    phone numbers masked when ``redact_numbers``."""
+    given = {name: None if value in (None, "") else value for name, value in values.items()}
+    if redact_numbers:
+        for column in NUMBER_COLUMNS:
+            given[column] = mask_number(given.get(column))
+    return given
 
 
 def _aware(value: Any, what: str) -> datetime:

@@ -80,8 +80,9 @@ def build_spec() -> APISpec:
         ("Health", HealthSchema),
     ):
         spec.components.schema(name, schema=schema)
-    spec.components.schema("AnswerRequest", _answer_body(marshmallow))
-    _answer_paths(spec, marshmallow)
+    model = _model_fields(marshmallow)
+    spec.components.schema("AnswerRequest", _answer_body(model))
+    _answer_paths(spec, model)
     _event_path(spec)
     _api_paths(spec)
     spec.path(
@@ -136,10 +137,10 @@ def _model_fields(plugin: MarshmallowPlugin) -> dict[str, dict[str, Any]]:
     }
 
 
-def _answer_body(plugin: MarshmallowPlugin) -> dict[str, Any]:
+def _answer_body(model: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The JSON body of an answer request: the model, nested as platforms send it."""
     properties: dict[str, Any] = {}
-    for path, prop in _model_fields(plugin).items():
+    for path, prop in model.items():
         section, dot, name = path.partition(".")
         if dot:
             properties.setdefault(section, {"type": ["object", "null"], "properties": {}})
@@ -149,8 +150,7 @@ def _answer_body(plugin: MarshmallowPlugin) -> dict[str, Any]:
     return {"type": "object", "properties": properties}
 
 
-def _answer_paths(spec: APISpec, plugin: MarshmallowPlugin) -> None:
-    model = _model_fields(plugin)
+def _answer_paths(spec: APISpec, model: dict[str, dict[str, Any]]) -> None:
     carried = {f"call.{field}": names for field, names in CALL_PARAMETERS.items()}
     carried["input.digits"] = DIGITS_PARAMETERS
     query = [
