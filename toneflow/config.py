@@ -13,6 +13,7 @@ from typing import Any
 from flask import Config
 
 from toneflow.dtmf import DEFAULT_MAX_DIGITS
+from toneflow.webhook_secrets import SecretError, parse_secrets
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +65,11 @@ def _check(config: dict[str, Any]) -> None:
     for name in ("SIGN_ANSWERS", "RELOAD", "REDACT_NUMBERS"):
         if config[name] not in (True, False, 0, 1):
             raise ConfigError(f"TONEFLOW_{name} must be 1 or 0")
+    if config["WEBHOOK_SECRET"]:
+        try:
+            parse_secrets(config["WEBHOOK_SECRET"])  # the CLI's `webhooks sign` uses it too
+        except SecretError as err:
+            raise ConfigError(str(err)) from None  # no chained traceback quoting the value
     if config["SIGN_ANSWERS"] and not config["WEBHOOK_SECRET"]:
         raise ConfigError("TONEFLOW_SIGN_ANSWERS=1 needs TONEFLOW_WEBHOOK_SECRET")
     if config["LOG_FORMAT"] not in (None, "json", "console"):

@@ -30,6 +30,9 @@ log = get_logger(__name__)
 #: One instance for every request: loading keeps no state on the schema.
 REQUEST_SCHEMA = AnswerRequestSchema()
 DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
+#: Flask also serves HEAD for these routes (same headers, no body); a HEAD is a probe, not
+#: a step of the call, so it is answered but never written to the call log.
+RECORDED_METHODS = ("GET", "POST")
 
 
 @bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>", methods=["GET", "POST"])
@@ -45,7 +48,7 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     except engine.AnswerFailed as failed:
         metrics.answer_failed(dialect)
         # The error table answers the 500; the call's timeline must show it too.
-        if answer_request.call_id is not None:
+        if _recorded(answer_request):
             _record_failure(answer_request, dialect, flow, failed, started)
         raise
     seconds = time.perf_counter() - started
@@ -62,9 +65,14 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
         fallback_from=served.fallback_from,
         fallback_reason=served.fallback_reason,
     )
-    if answer_request.call_id is not None:
+    if _recorded(answer_request):
         _record(answer_request, served, body_text, duration_ms)
     return Response(served.body, 200, content_type=served.content_type)
+
+
+def _recorded(answer_request: engine.AnswerRequest) -> bool:
+    """Whether this answer goes on the call's timeline: a call id, and GET or POST."""
+    return answer_request.call_id is not None and request.method in RECORDED_METHODS
 
 
 def _record(

@@ -6,6 +6,7 @@ from flask import current_app, request
 from sqlalchemy import Engine
 
 from toneflow.flows.registry import FlowSet
+from toneflow.web.signatures import environ_answer_content
 
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"
@@ -28,10 +29,17 @@ def public_url() -> str:
 def require_signature(*, answers: bool = False) -> None:
     """Refuse the request (401) unless it is signed, when a webhook secret is configured.
 
-    Events are checked whenever a secret is set; answer requests only with
-    ``TONEFLOW_SIGN_ANSWERS=1``.
+    Events are checked whenever a secret is set, over the raw body (as Standard Webhooks
+    senders sign them); answer requests only with ``TONEFLOW_SIGN_ANSWERS=1``, over
+    method, path, query string and body, so a signature cannot be replayed with other
+    parameters.
     """
     verifier = current_app.extensions.get(SIGNATURES)
     if verifier is None or (answers and not current_app.config["SIGN_ANSWERS"]):
         return
-    verifier.verify(request.get_data(cache=True), request.headers)
+    body = request.get_data(cache=True)
+    if answers:
+        content = environ_answer_content(request.environ, body)
+        verifier.verify(content, request.headers, what="request (method, path, query and body)")
+    else:
+        verifier.verify(body, request.headers)
