@@ -248,3 +248,59 @@ def test_lint_warnings_alone_exit_0_and_strict_makes_them_fail(tmp_path):
     assert (problem["severity"], problem["line"], problem["column"]) == ("warning", "3", "22")
     assert result.stderr.strip() == "1 file(s) checked, 0 error(s), 1 warning(s)"
     assert invoke("lint", "--strict", str(flows)).exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [
+        ("notasecret", "--secret: secret 1 must start with whsec_"),
+        ("whsec_!!!", "--secret: secret 1 is not base64 after whsec_"),
+        ("whsec_", "--secret: secret 1 has nothing after whsec_"),
+    ],
+)
+def test_webhooks_sign_refuses_a_secret_start_up_would_refuse(secret, message):
+    result = CliRunner().invoke(cli, ["webhooks", "sign", "{}", "--secret", secret])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "webhook-signature" not in result.output
+
+
+def test_webhooks_sign_with_a_bad_configured_secret_says_so_and_exits_2(monkeypatch):
+    monkeypatch.setenv("TONEFLOW_WEBHOOK_SECRET", "notasecret")
+    result = CliRunner().invoke(cli, ["webhooks", "sign", "{}"])
+    assert result.exit_code == 2
+    assert "TONEFLOW_WEBHOOK_SECRET: secret 1 must start with whsec_" in result.output
+    assert "notasecret" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_webhooks_sign_for_an_answer_url_signs_method_path_and_query():
+    from toneflow.web.signatures import Verifier, answer_content
+
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    url = "https://toneflow.example/answer/ozml/menu/main?CallId=c1&Digits=1"
+    result = invoke("webhooks", "sign", "--secret", secret, "--url", url, "--method", "GET")
+    headers = dict(line.split(": ", 1) for line in result.output.splitlines())
+    content = answer_content("GET", b"/answer/ozml/menu/main", b"CallId=c1&Digits=1", b"")
+    Verifier(secret).verify(content, headers)
+    # Events are still signed over the body alone when no --url is given.
+    event = invoke("webhooks", "sign", "--secret", secret, '{"a": 1}')
+    Verifier(secret).verify(
+        b'{"a": 1}', dict(line.split(": ", 1) for line in event.output.splitlines())
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--method", "GET"], "--method signs an answer request: give --url too"),
+        ([], "give the event BODY to sign"),
+        (["--url", "/answer/ozml/menu", "--method", "GET", "body"], "a GET request has no body"),
+        (["--url", "answer/ozml/menu"], "--url must be a URL or a path starting with /"),
+    ],
+)
+def test_webhooks_sign_usage_mistakes_exit_2_saying_why(args, message):
+    secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+    result = CliRunner().invoke(cli, ["webhooks", "sign", "--secret", secret, *args])
+    assert result.exit_code == 2
+    assert message in result.output
