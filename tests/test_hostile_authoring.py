@@ -24,7 +24,7 @@ from toneflow.answer import AnswerFailed, AnswerRequest, answer
 from toneflow.cli import cli
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
-from toneflow.flows.templates import compile_template, render_failure, render_template
+from toneflow.flows.templates import compile_template, render_template
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -157,6 +157,8 @@ def test_a_missing_variable_is_named_in_the_fallback_reason_and_the_500_body(cli
     ],
 )
 def test_every_request_root_is_named_as_a_template_writes_it(template, context, reason):
+    from toneflow.flows.templates import render_failure  # new with the fix
+
     compiled, _ = compile_template(template)
     with pytest.raises(Exception) as err:
         render_template(compiled, context)
