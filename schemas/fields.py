@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -16,6 +17,10 @@ from toneflow.flows.templates import TemplateProblem, compile_template
 #: The configured ``TONEFLOW_MAX_DIGITS``. A contextvar, marshmallow 4's replacement for
 #: schema context, set by whoever loads a flow or renders a step (see :func:`digit_limit`).
 MAX_DIGITS: ContextVar[int] = ContextVar("max_digits", default=dtmf.DEFAULT_MAX_DIGITS)
+#: A step name written as a template: steps are chosen per call by a switch, not by text.
+TEMPLATED_NAME = "a step name cannot be a template: use a switch step to choose the step per call"
+#: ``2s``, ``1.5 s``, ``500ms``: a duration written with its unit.
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\s*$", re.IGNORECASE)
 
 
 @contextmanager
@@ -46,8 +51,22 @@ class Templatable(fields.Field):
         if isinstance(value, str) and isinstance(self.inner, fields.Integer):
             # Only a template's rendered text is read as a number; a literal is written as
             # one, so the flow file and its JSON Schema say the same thing.
-            raise ValidationError("must be a whole number, written without quotes")
+            if value.strip().lstrip("-").isdigit():
+                raise ValidationError("must be a whole number, written without quotes")
+            raise ValidationError(_not_a_number(value, getattr(self.inner, "unit", None)))
         return self.inner.deserialize(value)
+
+
+def _not_a_number(text: str, unit: str | None) -> str:
+    """``must be a whole number of milliseconds, e.g. 2000, not '2s'``."""
+    if unit != "milliseconds":
+        return f"must be a whole number, not {text!r}"
+    duration = _DURATION.match(text)
+    example = 2000
+    if duration:
+        amount = float(duration.group(1))
+        example = round(amount if duration.group(2).lower() == "ms" else amount * 1000)
+    return f"must be a whole number of milliseconds, e.g. {example}, not {text!r}"
 
 
 def template_source(text: str, validator: fields.Field) -> TemplateSource:
@@ -64,6 +83,8 @@ class Name(fields.String):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         name = super()._deserialize(value, attr, data, **kwargs)
+        if is_template(name):
+            raise ValidationError(TEMPLATED_NAME)
         if not NAME_PATTERN.match(name):
             raise ValidationError(
                 f"'{name}' is not a valid name: use lowercase letters, digits, '_' and '-', "
@@ -84,7 +105,15 @@ class KeyName(Name):
 
 
 class WholeNumber(fields.Integer):
-    """An integer, also from a rendered template's text, never silently truncated."""
+    """An integer, also from a rendered template's text, never silently truncated.
+
+    ``unit`` (``milliseconds``) lets a value written with its unit (``2s``) be told
+    what to write instead.
+    """
+
+    def __init__(self, *, unit: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.unit = unit
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):

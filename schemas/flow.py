@@ -36,6 +36,19 @@ class ActionSchema(Schema):
 
     shorthand: str | None = None
     model_class: type
+    #: What the action takes, and how it is written, for one with no shorthand.
+    takes: str = "a mapping, not a bare value"
+    example = "{…}"
+
+    def refuse(self, kind: str, arguments: Any) -> str | None:
+        """Why ``arguments`` cannot be this action's value, said before loading it.
+
+        Loading would say ``_schema: Invalid input type`` of a bare value the action has
+        no shorthand for, and two things (one at an internal path) of a templated step.
+        """
+        if self.shorthand is None and arguments is not None and not isinstance(arguments, dict):
+            return f"{kind} takes {self.takes}: write `{kind}: {self.example}`"
+        return None
 
     @pre_load
     def _expand_shorthand(self, data: Any, **kwargs: Any) -> Any:
@@ -57,7 +70,7 @@ class SendDigitsSchema(ActionSchema):
         Digits(), required=True, metadata={"description": "0-9 * # A-D, and w W , for pauses"}
     )
     pause_before_ms = Templatable(
-        WholeNumber(validate=validate.Range(0, MAX_PAUSE_MS)),
+        WholeNumber(validate=validate.Range(0, MAX_PAUSE_MS), unit="milliseconds"),
         metadata={"description": "silence before the first key, in ms"},
     )
     party = Templatable(
@@ -81,8 +94,12 @@ class PlaySchema(ActionSchema):
 
 class CollectDigitsSchema(ActionSchema):
     model_class = model.CollectDigits
+    example = "{max_digits: 1, timeout_ms: 5000, next: <step>}"
     max_digits = Templatable(WholeNumber(validate=validate.Range(1, 64)), required=True)
-    timeout_ms = Templatable(WholeNumber(validate=validate.Range(100, MAX_PAUSE_MS)), required=True)
+    timeout_ms = Templatable(
+        WholeNumber(validate=validate.Range(100, MAX_PAUSE_MS), unit="milliseconds"),
+        required=True,
+    )
     finish_on_key = Templatable(fields.String(validate=validate.OneOf(list(KEYS_TO_FINISH))))
     next = Name(
         required=True, metadata={"description": "the step the collected digits are posted to"}
@@ -94,6 +111,11 @@ class RedirectSchema(ActionSchema):
     model_class = model.Redirect
     step = Name(required=True)
 
+    def refuse(self, kind: str, arguments: Any) -> str | None:
+        if isinstance(arguments, str) and model.is_template(arguments):
+            return f"{kind} cannot be templated: use a switch step to choose the step per call"
+        return super().refuse(kind, arguments)
+
 
 class TransferSchema(ActionSchema):
     shorthand = "to"
@@ -103,6 +125,8 @@ class TransferSchema(ActionSchema):
 
 class HangupSchema(ActionSchema):
     model_class = model.Hangup
+    takes = "no value"
+    example = "{}"
 
 
 ACTION_SCHEMAS: dict[str, ActionSchema] = {
@@ -137,6 +161,9 @@ class ActionField(fields.Field):
                     ]
                 }
             )
+        refused = schema.refuse(name, arguments)
+        if refused:
+            raise ValidationError({name: [refused]})
         try:
             return schema.load(arguments)
         except ValidationError as err:

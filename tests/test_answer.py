@@ -367,7 +367,7 @@ def test_all_four_context_names():
         ({"code": "1", "wait": "12.5"}, "Not a valid integer."),
         ({"code": "1", "wait": "60001"}, "less than or equal to 60000"),
         ({"code": "1", "wait": "-5"}, "greater than or equal to 0"),
-        ({"code": "1"}, "'dict object' has no attribute 'wait'"),
+        ({"code": "1"}, "`variables.wait` is not set for this call"),
     ],
 )
 def test_rendered_values_are_validated_like_literals(variables, reason):

@@ -19,7 +19,7 @@ from schemas.base import first_message
 from schemas.fields import digit_limit
 from toneflow.flows import model
 from toneflow.flows.registry import FlowSet
-from toneflow.flows.templates import RENDER_FAILURES
+from toneflow.flows.templates import RENDER_FAILURES, render_failure
 from toneflow.render import RenderError, minivoice, ozml
 
 RENDERERS = {"minivoice": minivoice, "ozml": ozml}
@@ -173,7 +173,7 @@ def _decide(flow: model.Flow, step: model.Step, context: dict[str, Any]) -> mode
         except UndefinedError:
             value = ""  # undefined goes to the default, as an empty value does
         except RENDER_FAILURES as err:
-            raise StepFailed(step.name, f"switch: {err}") from err
+            raise StepFailed(step.name, f"switch: {render_failure(err, context)}") from err
         target = switch.cases.get(value, switch.default) if value else switch.default
         if target is None:
             raise StepFailed(
@@ -236,7 +236,7 @@ def _resolve(step: model.Step, context: dict[str, Any]) -> tuple[model.Action, .
             try:
                 text = source.render(context)
             except RENDER_FAILURES as err:
-                raise StepFailed(step.name, f"{where}: {err}") from err
+                raise StepFailed(step.name, f"{where}: {render_failure(err, context)}") from err
             try:
                 changes[name] = source.validator.deserialize(text)
             except ValidationError as err:

@@ -31,7 +31,7 @@ from toneflow.dtmf import (
 from toneflow.flows.compile import compile_file
 from toneflow.flows.model import Flow, SendDigits, TemplateSource
 from toneflow.flows.registry import flow_files
-from toneflow.flows.templates import RENDER_FAILURES
+from toneflow.flows.templates import RENDER_FAILURES, render_failure, unset_path
 
 _DIALECT = click.Choice(DIALECTS)
 _MS = click.IntRange(min=0)
@@ -166,8 +166,19 @@ def export_command(
                 else parse(digits, "minivoice")
             )
             click.echo(f"action {index}: {render(sequence, to_dialect, round_up=round_up)}")
-        except (DtmfError, ValidationError, *RENDER_FAILURES) as error:
+        except (DtmfError, ValidationError) as error:
             _fail(ValueError(f"action {index}: {first_message(getattr(error, 'messages', error))}"))
+        except RENDER_FAILURES as error:
+            _fail(ValueError(f"action {index}: {_render_reason(error, context)}"))
+
+
+def _render_reason(error: Exception, context: dict) -> str:
+    """The answer engine's wording, and for a missing variable the option that sets it."""
+    reason = render_failure(error, context)
+    path = unset_path(error, context)
+    if path is not None and path[0] == "variables" and len(path) == 2:
+        reason += f": pass --var {path[1]}=…"
+    return reason
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from toneflow.cli.lint import require_flows_dir
 from toneflow.config import load_config
 from toneflow.flows.problems import FlowSetError, Problem
 from toneflow.flowtest import report
@@ -27,6 +28,12 @@ from toneflow.flowtest.run import Outcome, offline_app, run_case
 def flowtest(paths: tuple[Path, ...], flows_dir: Path | None) -> None:
     config = load_config()
     flows_dir = flows_dir or Path(config["FLOWS_DIR"])
+    require_flows_dir(flows_dir)
+    if not paths and not (flows_dir / "tests").is_dir():
+        raise click.UsageError(
+            f"{flows_dir / 'tests'}: the flow tests folder does not exist (put test files "
+            "there, or name them)"
+        )
     files = find_test_files(list(paths) or [flows_dir / "tests"])
     problems: list[Problem] = []
     loaded = []

@@ -18,6 +18,19 @@ from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.registry import check_flow_dir, flow_files
 
 
+def require_flows_dir(folder: Path) -> None:
+    """A usage error (exit 2, no traceback) when the flows folder is not there.
+
+    Named paths are checked by click (``exists=True``); this is the default one, from
+    ``TONEFLOW_FLOWS_DIR``, which a fresh checkout run from another folder lacks.
+    """
+    if not folder.is_dir():
+        raise click.UsageError(
+            f"{folder}: the flows folder does not exist (set TONEFLOW_FLOWS_DIR, or run "
+            "from the folder that holds flows/)"
+        )
+
+
 @click.command(help="Check flow files (default: TONEFLOW_FLOWS_DIR) and report every problem.")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too, not only on errors.")
@@ -34,6 +47,8 @@ def lint(paths: tuple[Path, ...], strict: bool, output_format: str) -> None:
     max_digits = config["MAX_DIGITS"]
     problems: list[Problem] = []
     checked = 0
+    if not paths:
+        require_flows_dir(Path(config["FLOWS_DIR"]))
     for path in paths or (Path(config["FLOWS_DIR"]),):
         if path.is_dir():
             _, found = check_flow_dir(path, max_digits=max_digits)

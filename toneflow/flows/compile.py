@@ -21,10 +21,12 @@ from toneflow.flows import graph, model
 from toneflow.flows.ozml_checks import ozml_notes
 from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
-from toneflow.flows.templates import RENDER_FAILURES
+from toneflow.flows.templates import RENDER_FAILURES, REQUEST_NAMES, render_failure
 
 #: marshmallow's message for a missing required field, reworded for flow authors.
 REQUIRED = fields.Field.default_error_messages["required"]
+#: marshmallow's message for a value that is not a string: a number, unquoted, says more.
+NOT_A_STRING = fields.String.default_error_messages["invalid"]
 #: A flow file larger than this is refused before parsing.
 MAX_FLOW_BYTES = 1_048_576
 #: One instance for every file: loading keeps no state on the schema, and building one
@@ -106,8 +108,24 @@ class _Compiler:
                     # Said of the mapping that lacks the key, where the author adds it.
                     self.error(path[:-1], f"missing required key '{path[-1]}'")
                     continue
+                if message == NOT_A_STRING:
+                    message = self._unquoted_number(path) or message
                 self.error(path, message, at_key=message.startswith(KEY_PROBLEMS))
             return None
+
+    def _unquoted_number(self, path: Path) -> str | None:
+        """``must be text, not a number: write '123' in quotes``, where text goes.
+
+        The hint quotes the number as written: YAML reads ``+15551234567`` as
+        15551234567, so quoting what it read would lose the ``+``.
+        """
+        where = path
+        while where and where not in self.source.values:
+            where = where[:-1]  # a shorthand (`send_digits: 123`) stands for its argument
+        written = self.source.numbers.get(where)
+        if written is None:
+            return None
+        return f"must be text, not a number: write '{written}' in quotes"
 
     def check_steps(self) -> None:
         """Every step a flow names must exist, no redirects may loop with no input in
@@ -118,6 +136,8 @@ class _Compiler:
         if not isinstance(steps, dict):
             return
         for ref in graph.references(data, steps):
+            if isinstance(ref.target, str) and model.is_template(ref.target):
+                continue  # the schema says a step name cannot be a template
             if isinstance(ref.target, str) and ref.target not in steps:
                 self.error(
                     ref.path,
@@ -164,9 +184,34 @@ class _Compiler:
                     except ValidationError as err:
                         self.error(path, f"with the flow's vars: {first_message(err.messages)}")
                     except RENDER_FAILURES as err:
-                        self.error(path, f"with the flow's vars: {err}")
+                        reason = render_failure(err, constants)
+                        self.error(path, f"with the flow's vars: {reason}")
                 actions[index] = dataclasses.replace(action, **changes)
             loaded["steps"][name] = tuple(actions)
+
+    def check_fallback(self, loaded: dict) -> None:
+        """Warn, at the first template that reads the request, when there is no fallback.
+
+        Such a template can fail for one call (``variables.code`` not sent), and with no
+        ``fallback`` that call gets a 500 instead of a step. A switch is not counted: a
+        value it cannot read goes to its ``default``.
+        """
+        if loaded.get("fallback") is not None:
+            return
+        for name, body in loaded["steps"].items():
+            for index, action in enumerate(() if isinstance(body, model.Switch) else body):
+                for field in model.templated_fields(action):
+                    source: model.TemplateSource = getattr(action, field)
+                    read = sorted(source.names & REQUEST_NAMES)
+                    if read:
+                        self.error(
+                            ("steps", name, index, action.kind, field),
+                            f"this template reads the request ({', '.join(read)}), but the "
+                            "flow has no `fallback`: when it cannot render for a call, the "
+                            "platform gets a 500; add `fallback: <step>`",
+                            severity=WARNING,
+                        )
+                        return
 
 
 def _steps(loaded: dict) -> dict[str, model.Step]:
@@ -225,6 +270,7 @@ def compile_flow(
         if loaded is not None:
             compiler.resolve_constants(loaded)
             compiler.check_ozml(loaded)
+            compiler.check_fallback(loaded)
     compiler.check_steps()
     problems += compiler.problems
     if loaded is None or any(p.severity == ERROR for p in problems):

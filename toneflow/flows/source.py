@@ -21,6 +21,7 @@ PLAIN_TAGS = {
     f"tag:yaml.org,2002:{name}"
     for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")
 }
+_NUMBER_TAGS = {"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}
 #: Guards against alias expansion ("billion laughs"): far above any real flow.
 MAX_NODES = 100_000
 #: libyaml's parser (C, about ten times faster than PyYAML's own) when PyYAML was built
@@ -55,6 +56,9 @@ class Source:
     #: Where the first character of a one-line scalar's text stands, for values whose
     #: text is written character for character (no escapes, no folding).
     texts: dict[Path, Mark] = field(default_factory=dict)
+    #: The text of each number as written (``+15551234567``, ``0123``): YAML reads those
+    #: as 15551234567 and 83, so a hint to quote them quotes what the author wrote.
+    numbers: dict[Path, str] = field(default_factory=dict)
     #: Problems that do not stop reading the file (a duplicate key): message and mark.
     problems: list[tuple[str, Mark]] = field(default_factory=list)
 
@@ -133,6 +137,8 @@ class _Walker:
             text_start = _text_start(node, self.text)
             if text_start is not None:
                 self.source.texts[path] = text_start
+            if node.tag in _NUMBER_TAGS:
+                self.source.numbers[path] = node.value
             return self.loader.construct_object(node)
         self.open.add(id(node))
         try:
