@@ -83,9 +83,7 @@ def remove_user(engine: Engine, name: str) -> bool:
 def list_users(engine: Engine) -> list[dict[str, Any]]:
     """Every support user by name: when created, and how many sessions are open now."""
     sessions = (
-        sa.select(sa.func.count())
-        .where(support_sessions.c.user_id == users.c.id)
-        .scalar_subquery()
+        sa.select(sa.func.count()).where(support_sessions.c.user_id == users.c.id).scalar_subquery()
     )
     query = sa.select(users.c.name, users.c.created_at, sessions.label("sessions"))
     with reading(engine) as conn:
@@ -183,9 +181,7 @@ def start_session(engine: Engine, user_id: int, *, now: datetime, idle: timedelt
     return session_id
 
 
-def session_user(
-    engine: Engine, session_id: str, *, now: datetime, idle: timedelta
-) -> str | None:
+def session_user(engine: Engine, session_id: str, *, now: datetime, idle: timedelta) -> str | None:
     """The user a live session belongs to, marking it seen at ``now``; else None.
 
     A session not seen for longer than ``idle`` is deleted rather than refreshed, so no

@@ -161,9 +161,7 @@ support_sessions = sa.Table(
     "support_sessions",
     metadata,
     sa.Column("id_hash", sa.String(64), primary_key=True),  # sha256 hex of the session id
-    sa.Column(
-        "user_id", _RowId, sa.ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False
-    ),
+    sa.Column("user_id", _RowId, sa.ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False),
     # Server clock: the last request made with this session; the idle timeout counts from it.
     sa.Column("last_seen", UTCDateTime, nullable=False),
