@@ -262,7 +262,7 @@ def test_max_length_counts_characters_and_names_the_limit_and_the_length():
     # pauses are characters too, though they merge into one token
     with pytest.raises(DtmfError):
         parse("1WWW", "minivoice", max_length=3)
-    assert parse("1" * 1000, "minivoice")  # no limit unless one is given
+    assert len(parse("1" * 1000, "minivoice")) == 1000  # no limit unless one is given
 
 
 def test_unknown_dialect_is_a_value_error_listing_the_known_ones():

@@ -108,7 +108,8 @@ def test_constructs_without_a_time_bound_are_refused_at_compile_time(text, messa
 
 
 def test_loops_one_after_another_are_allowed():
-    assert render("{% for a in 'ab' %}{{ a }}{% endfor %}{% for b in 'cd' %}{{ b }}{% endfor %}")
+    text = "{% for a in 'ab' %}{{ a }}{% endfor %}{% for b in 'cd' %}{{ b }}{% endfor %}"
+    assert render(text) == "abcd"
 
 
 def flows_of(text: str) -> tuple[FlowSet | None, list]:

@@ -61,20 +61,19 @@ def test_every_readme_example_prints_what_the_readme_says(server):
     examples = readme_examples()
     assert len(examples) >= 8
     for command, expected in examples:
-        local = command.replace("localhost:8000", f"127.0.0.1:{server}").replace(
-            ".venv/bin/", f"{BIN}/"
-        )
-        result = subprocess.run(
-            ["bash", "-c", local],
-            cwd=ROOT,
-            env=command_env,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        printed = (
-            (result.stdout + result.stderr)
-            .replace(f"127.0.0.1:{server}", "localhost:8000")
-            .rstrip("\n")
-        )
-        assert printed == expected, f"README example differs: $ {command}"
+        # A reader runs the token examples more than once: the second run must work too.
+        for _ in range(2 if "tokens create" in command else 1):
+            printed = run_example(command, server, command_env)
+            assert printed == expected, f"README example differs: $ {command}"
+    assert any("tokens create" in command for command, _ in examples)
+
+
+def run_example(command: str, port: int, env: dict[str, str]) -> str:
+    """What the README's ``$ command`` prints against the test server, as the README shows it."""
+    local = command.replace("localhost:8000", f"127.0.0.1:{port}").replace(".venv/bin/", f"{BIN}/")
+    result = subprocess.run(
+        ["bash", "-c", local], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+    return (
+        (result.stdout + result.stderr).replace(f"127.0.0.1:{port}", "localhost:8000").rstrip("\n")
+    )

@@ -106,7 +106,9 @@ def test_an_idle_session_ends(staff, app, monkeypatch):
 
 def test_platforms_post_answers_and_events_without_csrf_or_session(app):
     client = app.test_client()
-    assert client.post("/answer/minivoice/appointment", json={"call": {"id": "p1"}}).status_code
+    answered = client.post("/answer/minivoice/appointment", json={"call": {"id": "p1"}})
+    assert answered.status_code == 200, answered.get_data(as_text=True)
+    assert "Set-Cookie" not in answered.headers
     event = {"event": "call.completed", "created_at": "2026-05-29T12:10:00Z", "call": {"id": "p1"}}
     response = client.post("/events/minivoice", json=event)
     assert response.status_code == 200

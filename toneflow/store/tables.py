@@ -8,7 +8,8 @@ Alembic revisions create it and a test proves they match it. The call log's tabl
 * ``answers``: every answer served to a call, with the exact body sent;
 * ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
 
-and who may read it: ``users`` (support staff) and ``api_tokens``.
+and who may read it: ``users`` (support staff), their ``support_sessions``, and
+``api_tokens``.
 
 Strings that come from a platform (status, numbers, ids other than the call id) are
 ``Text``: the platform decides their length, and a too-long value must not turn a
@@ -151,4 +152,19 @@ api_tokens = sa.Table(
     sa.Column("key_id", sa.String(32), nullable=False, unique=True),
     sa.Column("secret_hash", sa.String(64), nullable=False),  # sha256 hex
     sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+#: Signed-in support sessions: the cookie holds a random session id, and only its SHA-256
+#: is kept here, so a copy of this table opens nothing. Deleting the row ends the session
+#: for every copy of the cookie (sign-out, ``users remove``, ``users password``).
+support_sessions = sa.Table(
+    "support_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),  # sha256 hex of the session id
+    sa.Column("user_id", _RowId, sa.ForeignKey(users.c.id, ondelete="CASCADE"), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    # Server clock: the last request made with this session; the idle timeout counts from it.
+    sa.Column("last_seen", UTCDateTime, nullable=False),
+    sa.Index(None, "user_id"),
+    sa.Index(None, "last_seen"),  # expired sessions are swept by age
 )

@@ -1,31 +1,34 @@
-"""Support sign-in: cookie sessions with an idle timeout, CSRF on every support form.
+"""Support sign-in: server-side sessions with an idle timeout, CSRF on every support form.
 
-Flask's signed cookie session holds the user id and when they were last seen. The cookie
-is ``HttpOnly`` and ``SameSite=Lax``, and ``Secure`` whenever the request came over HTTPS
-(or ``TONEFLOW_PUBLIC_URL`` is https). A session idle longer than
-``TONEFLOW_SESSION_IDLE_MINUTES`` ends; the check is on the server's clock, since the
-cookie's own expiry is the browser's to honour. CSRF tokens (Flask-WTF) are checked on
-every POST to ``/support`` only: platforms post answers and events without them.
+Flask's signed cookie holds only a random session id (and Flask-WTF's CSRF secret); the
+session itself is a row in the store (:mod:`toneflow.store.access`), looked up on every
+support request. So a session ends for every copy of the cookie when its row goes:
+on sign-out, when the user is removed or their password changed, or when it has been
+idle longer than ``TONEFLOW_SESSION_IDLE_MINUTES`` by the server's clock (the cookie's
+own expiry is the browser's to honour, and a copied cookie cannot renew anything: the
+idle timer is the row's). The cookie is ``HttpOnly`` and ``SameSite=Lax``, and ``Secure``
+whenever the request came over HTTPS (or ``TONEFLOW_PUBLIC_URL`` is https). CSRF tokens
+(Flask-WTF) are checked on every POST to ``/support`` only: platforms post answers and
+events without them.
 """
 
 from __future__ import annotations
 
 import secrets
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask, current_app, request, session
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 
 from toneflow.logs import get_logger
-from toneflow.store.access import user_name
+from toneflow.store.access import end_session, session_user, start_session
 from toneflow.web.state import store
 
 log = get_logger(__name__)
 csrf = CSRFProtect()
-USER_KEY = "user_id"
-SEEN_KEY = "seen"
+SESSION_KEY = "sid"  # the random session id; the store keeps only its hash
 
 
 class SupportSessionInterface(SecureCookieSessionInterface):
@@ -66,28 +69,34 @@ def protect_support_form() -> None:
 
 def signed_in_user() -> str | None:
     """The signed-in user's name, refreshing their idle timer; None if not signed in."""
-    user_id = session.get(USER_KEY)
-    if user_id is None:
+    session_id = session.get(SESSION_KEY)
+    if not isinstance(session_id, str):
         return None
-    idle_seconds = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-    if time.time() - session.get(SEEN_KEY, 0) > idle_seconds:
-        log.info("support_session_expired", user_id=user_id)
+    name = session_user(store(), session_id, now=_now(), idle=_idle())
+    if name is None:  # signed out elsewhere, idle too long, removed, or password changed
+        log.info("support_session_ended")
         session.clear()
-        return None
-    name = user_name(store(), user_id)
-    if name is None:  # the user was removed
-        session.clear()
-        return None
-    session[SEEN_KEY] = int(time.time())
     return name
 
 
 def sign_in(user_id: int) -> None:
-    session.clear()  # nothing from before sign-in carries over
+    """Start a new server-side session; any session this browser had before is ended."""
+    sign_out()  # nothing from before sign-in carries over
     session.permanent = True
-    session[USER_KEY] = user_id
-    session[SEEN_KEY] = int(time.time())
+    session[SESSION_KEY] = start_session(store(), user_id, now=_now(), idle=_idle())
 
 
 def sign_out() -> None:
+    """End this session on the server, so copies of the cookie stop working too."""
+    session_id = session.get(SESSION_KEY)
+    if isinstance(session_id, str):
+        end_session(store(), session_id)
     session.clear()
+
+
+def _now() -> datetime:
+    return datetime.fromtimestamp(time.time(), UTC)
+
+
+def _idle() -> timedelta:
+    return current_app.config["PERMANENT_SESSION_LIFETIME"]

@@ -9,6 +9,7 @@ pages at all, and the Content-Security-Policy says so to the browser.
 from __future__ import annotations
 
 import contextlib
+import unicodedata
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -178,9 +179,13 @@ def _whole_days(args: dict[str, str]) -> dict[str, str]:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only a path on these pages: never an open redirect to another site."""
+    """Only a path on these pages: never an open redirect to another site.
+
+    A control character (C0, DEL or C1: CR and LF above all) cannot go into a
+    ``Location`` header, so such a target gets the default page rather than a 500.
+    """
     default = url_for("support.calls")
-    if not target:
+    if not target or any(unicodedata.category(char) == "Cc" for char in target):
         return default
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not parts.path.startswith("/support/"):
