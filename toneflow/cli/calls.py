@@ -234,7 +234,7 @@ def _jsonl_writer(output: TextIO):
 def _shown(values: dict[str, Any]) -> dict[str, Any]:
     """Each text of a row or entry made visible; empty ones (None, "") as "-"."""
     return {
-        key: (visible(value) or "-") if isinstance(value, str) or value is None else value
+        key: (visible(value) if value else "-") if isinstance(value, str | None) else value
         for key, value in values.items()
     }
 
