@@ -146,7 +146,8 @@ def call_url(call_id: str) -> str:
 
     Browsers and proxies remove ``.`` and ``..`` segments and some merge ``//``, so an id
     with an empty, ``.`` or ``..`` segment (or a leading or trailing ``/``) goes in the
-    query string instead, which carries any text.
+    query string instead, which carries any text; so does one with a newline, which
+    Werkzeug's ``path`` converter does not match.
     """
     if path_carries(call_id):
         return url_for("support.call", call_id=call_id)
@@ -155,6 +156,8 @@ def call_url(call_id: str) -> str:
 
 def path_carries(call_id: str) -> bool:
     """Whether ``/calls/<call_id>`` (``/`` as is, the rest percent-encoded) survives."""
+    if "\n" in call_id:
+        return False
     return all(segment not in ("", ".", "..") for segment in call_id.split("/"))
 
 
