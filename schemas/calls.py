@@ -7,10 +7,10 @@ in ``/openapi.json``. The record is the contract's ``GET /api/calls/<call_id>`` 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
-from marshmallow import ValidationError, fields, post_load, validate
+from marshmallow import fields, post_load, validate
 
 from schemas.base import Schema
 from schemas.events import _representable_in_utc
@@ -19,19 +19,6 @@ from toneflow.store.calls import OUTCOME_KINDS
 from toneflow.store.queries import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
 
 NAME = validate.Length(1, 128)
-#: ``since``/``until`` bounds: far enough for any call, and a day clear of datetime's end,
-#: so the support page can add one to a day ("until 29 May" means before 30 May).
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(9999, 1, 1, tzinfo=UTC)
-
-
-def _listable(value: datetime) -> None:
-    """A ``since``/``until`` in UTC, between :data:`EARLIEST` and :data:`LATEST`."""
-    _representable_in_utc(value)
-    if not EARLIEST <= value.astimezone(UTC) <= LATEST:
-        raise ValidationError(
-            f"must be between {EARLIEST.date().isoformat()} and {LATEST.date().isoformat()}"
-        )
 
 
 class CallListArgsSchema(Schema):
@@ -43,12 +30,12 @@ class CallListArgsSchema(Schema):
     last_step = StoredText(validate=NAME)
     since = fields.AwareDateTime(
         default_timezone=UTC,
-        validate=_listable,
+        validate=_representable_in_utc,
         metadata={"description": "first seen at or after (ISO 8601)"},
     )
     until = fields.AwareDateTime(
         default_timezone=UTC,
-        validate=_listable,
+        validate=_representable_in_utc,
         metadata={"description": "first seen before (ISO 8601)"},
     )
     q = StoredText(

@@ -255,7 +255,13 @@ def _api_paths(spec: APISpec) -> None:
             "get": {
                 **secured,
                 "summary": "one call's record, for any call id (one with '..' or '//' too)",
-                "parameters": [{**_query("id", "the call id"), "required": True}],
+                "parameters": [
+                    {
+                        **_query("id", "the call id"),
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    }
+                ],
                 "responses": {
                     200: _json("CallRecord", "the record"),
                     **_errors(400, 401, 404, 405, 503),

@@ -12,7 +12,6 @@ characters as marked escapes), and every call id can be opened: a link is built 
 
 from __future__ import annotations
 
-import contextlib
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -247,13 +246,21 @@ def _call_page(call_id: str) -> tuple[str, int]:
 
 
 def _whole_days(args: dict[str, str]) -> dict[str, str]:
-    """The page's date pickers give days: "until 29 May" includes all of 29 May."""
+    """The page's date pickers give days: "until 29 May" includes all of 29 May.
+
+    A bad date is left for the schema to report; the last day there is (9999-12-31) has
+    no next day, so it is refused here, naming the field, like any other bad filter.
+    """
     until = args.get("until")
-    if until is not None and len(until) == 10:
-        # A bad date, or the last one there is, is left for the schema to report.
-        with contextlib.suppress(ValueError, OverflowError):
-            args = {**args, "until": (date.fromisoformat(until) + timedelta(days=1)).isoformat()}
-    return args
+    if until is None or len(until) != 10:
+        return args
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        return args
+    if day == date.max:
+        raise ValidationError({"until": [f"must be before {date.max.isoformat()}"]})
+    return {**args, "until": (day + timedelta(days=1)).isoformat()}
 
 
 def _safe_next(target: str | None) -> str:
