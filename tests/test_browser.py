@@ -34,6 +34,8 @@ CHROMIUM_ARGS = [
 ]
 PASSWORD = "correct horse battery"
 HOSTILE = "<script>alert(1)</script>"
+REVERSED = "call_\u202eevil"
+DOTTED = "x/../y"
 
 if not CHROMIUM.exists():
     if os.environ.get("CI"):
@@ -111,6 +113,8 @@ def place_calls(base: str) -> None:
     completed(base, "menu1")
     query = urllib.parse.urlencode({"call_id": "xss1", "from": HOSTILE})
     fetch(f"{base}/answer/ozml/menu?{query}")
+    for call_id in (REVERSED, DOTTED):  # shown as an escape; a path the browser would eat
+        fetch(f"{base}/answer/minivoice/menu?{urllib.parse.urlencode({'call_id': call_id})}")
 
 
 @pytest.fixture
@@ -136,7 +140,7 @@ def sign_in(page: Page) -> None:
 def test_sign_in_filter_open_a_call_and_read_its_outcome(page):
     sign_in(page)
     rows = page.locator("table.calls tbody tr")
-    expect(rows).to_have_count(3)
+    expect(rows).to_have_count(5)
     page.get_by_label("Outcome").select_option("abandoned")
     page.get_by_role("button", name="Filter").click()
     expect(rows).to_have_count(1)
@@ -169,3 +173,24 @@ def test_sign_out_and_the_pages_are_closed_again(page):
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     page.goto("/support/calls/done1")
     assert "/support/sign-in" in page.url
+
+
+def test_a_bidi_control_in_a_call_id_shows_as_an_escape_not_reversed_text(page):
+    sign_in(page)
+    link = page.get_by_role("link", name="call_\\u202eevil")
+    expect(link).to_have_count(1)
+    assert link.inner_text() == "call_\\u202eevil"  # what a person reads, in order
+    link.click()
+    heading = page.get_by_role("heading", level=1)
+    expect(heading).to_have_text("Call call_\\u202eevil")
+    assert "\u202e" not in page.content()
+    escape = heading.locator("span.escape")
+    expect(escape).to_have_text("\\u202e")
+    assert escape.evaluate("e => getComputedStyle(e).borderStyle") == "solid"  # marked
+
+
+def test_a_call_id_with_dot_segments_opens_from_its_link(page):
+    sign_in(page)
+    page.get_by_role("link", name=DOTTED).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Call {DOTTED}")
+    assert "/support/call?id=" in page.url

@@ -147,3 +147,44 @@ def test_tokens_create_prints_a_working_token_and_revoke_stops_it(engine):
     assert invoke("tokens", "revoke", "crm").output == "token crm revoked\n"
     assert check_token(engine, token) is None
     assert CliRunner().invoke(cli, ["tokens", "revoke", "crm"]).exit_code == 2
+
+
+# --- hostile text (issue 10, item 6) and ids a path cannot carry (item 12) --------------
+
+
+def test_list_and_show_never_send_a_control_or_bidi_character_to_the_terminal(engine):
+    hostile = "\x1b[2J\x1b]0;owned\x07call_\u202eevil"
+    body = '{"actions": [{"say": {"text": "\x9b31m\u200b"}}]}'
+    record_answer(engine, served("menu", call_id=hostile, from_number="+1555\x1b[31m", body=body))
+    for args in (["calls", "list"], ["calls", "show", hostile]):
+        # color=True: what a terminal gets (click strips only some ANSI when piped).
+        output = CliRunner().invoke(cli, args, color=True, catch_exceptions=False).output
+        assert not set(output) & set("\x1b\x07\x9b\u202e\u200b"), output
+        assert "\\x1b[2J\\x1b]0;owned\\x07call_\\u202eevil" in output
+        assert "+1555\\x1b[31m" in output
+    shown = CliRunner().invoke(cli, ["calls", "show", hostile], color=True).output
+    assert '"text": "\\u009b31m\\u200b"' in shown  # the body, still JSON
+    missing = CliRunner().invoke(cli, ["calls", "show", "no\x1bpe"], color=True)
+    assert missing.exit_code == 1 and "no call with id 'no\\x1bpe'" in missing.output
+
+
+def test_export_jsonl_escapes_hidden_characters_and_keeps_the_record(engine):
+    record_answer(engine, served("menu", call_id="call_\u202eevil\x85"))
+    output = CliRunner().invoke(cli, ["calls", "export"], catch_exceptions=False).stdout
+    assert "\u202e" not in output and "\x85" not in output and "\\u202e" in output
+    assert json.loads(output) == get_call(engine, "call_\u202eevil\x85")
+
+
+@pytest.mark.parametrize("call_id", ["x/y", "..", "a//b", "/lead", "-dash"])
+def test_show_opens_any_accepted_call_id(engine, call_id):
+    record_answer(engine, served("menu", call_id=call_id))
+    output = invoke("calls", "show", "--", call_id).output
+    assert output.startswith(f"Call {call_id}: In progress")
+
+
+@pytest.mark.parametrize("age", ["1000000d", "99999999999h", "999999999999999999999m"])
+def test_prune_too_far_back_is_a_usage_error_naming_the_option(engine, age):
+    result = CliRunner().invoke(cli, ["calls", "prune", "--older-than", age])
+    assert result.exit_code == 2 and result.exception is not None
+    assert f"--older-than: {age} reaches back past the year 1" in result.output
+    assert "Traceback" not in result.output

@@ -109,6 +109,25 @@ def test_the_record_matches_its_schema(client):
     assert CallRecordSchema().validate(record) == {}
 
 
+@pytest.mark.parametrize("path", ["/api/calls/x/y", "/api/calls/x%2Fy", "/api/call?id=x%2Fy"])
+def test_a_call_id_with_a_slash_is_found(client, path):
+    place(client, "x/y")
+    assert client.get(path).json["call_id"] == "x/y"
+
+
+@pytest.mark.parametrize("call_id", ["..", ".", "a//b", "/lead", "trail/", "a\nb", "?#%"])
+def test_any_call_id_is_found_by_the_query_form(client, call_id):
+    place(client, call_id)
+    response = client.get("/api/call", query_string={"id": call_id})
+    assert response.status_code == 200 and response.json["call_id"] == call_id
+
+
+def test_the_query_form_needs_an_id_and_says_so(client):
+    response = client.get("/api/call")
+    assert response.status_code == 400 and response.json["error"]["message"].startswith("id:")
+    assert client.get("/api/call?id=nobody").status_code == 404
+
+
 # --- a 500 is on the record ---------------------------------------------------------------
 
 NO_FALLBACK = """

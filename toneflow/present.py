@@ -3,14 +3,34 @@
 The support page and ``toneflow calls show`` both say what became of a call the same
 way, so this is the one place those words and that ordering live. Pure: no Flask, SQL
 or terminal here.
+
+Everything in a record came from a caller or a platform, so it is shown through
+:func:`visible_parts` (or :func:`visible`): control, bidi, zero-width and other
+invisible characters come out as escapes, never raw. The store keeps what was sent.
 """
 
 from __future__ import annotations
 
 import json
+import unicodedata
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
+
+#: Categories never shown raw: controls (C0, DEL, C1), format characters (bidi controls,
+#: zero-width ones, soft hyphen, tags), lone surrogates, line and paragraph separators.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+#: Unicode's Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt) that are not
+#: in those categories: fillers and variation selectors that draw nothing.
+IGNORABLE_RANGES = (
+    (0x034F, 0x034F), (0x115F, 0x1160), (0x17B4, 0x17B5), (0x180B, 0x180F),
+    (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8),
+    (0xE0000, 0xE0FFF),
+)  # fmt: skip
+SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: Kept as they are in multi-line text (bodies): they lay it out and cannot move the cursor.
+LAYOUT = frozenset("\n\t")
 
 #: Outcome kind -> a sentence, with {step} and {reason} filled from the outcome.
 OUTCOME_WORDS = {
@@ -23,6 +43,79 @@ OUTCOME_WORDS = {
 }
 #: Outcome kinds that mean something went wrong, shown so they stand out.
 TROUBLE = frozenset({"fell_back", "failed"})
+
+
+def hidden(char: str) -> bool:
+    """True for a character that would not show as itself: an escape stands in for it.
+
+    Spaces other than U+0020 count too, since ``a\u00a0b`` looks like ``a b``.
+    """
+    category = unicodedata.category(char)
+    if category in HIDDEN_CATEGORIES or (category == "Zs" and char != " "):
+        return True
+    point = ord(char)
+    return any(low <= point <= high for low, high in IGNORABLE_RANGES)
+
+
+def visible_parts(
+    text: str, *, lines: bool = False, json_text: bool = False
+) -> Iterator[tuple[str, bool]]:
+    """``text`` as runs of ``(chunk, is_escape)``; joined, it shows every character.
+
+    Hidden characters become Python-style escapes (``\x1b``, ``\u202e``, ``\U000e0001``,
+    ``\n``) and a backslash becomes ``\\``, so the shown form reads back to exactly one
+    text (``unicode_escape`` decodes it). ``lines`` keeps newlines and tabs, for bodies.
+    ``json_text`` is for JSON (which escapes its own backslashes and C0 controls): hidden
+    characters become JSON escapes (``\u202e``, surrogate pairs above U+FFFF), so the
+    shown text is still JSON, of the same value.
+    """
+    plain: list[str] = []
+    for char in text:
+        if lines and char in LAYOUT:
+            plain.append(char)
+            continue
+        escape = _escape(char, json_text)
+        if escape is None:
+            plain.append(char)
+            continue
+        if plain:
+            yield "".join(plain), False
+            plain = []
+        yield escape, True
+    if plain:
+        yield "".join(plain), False
+
+
+def visible(text: str, *, lines: bool = False, json_text: bool = False) -> str:
+    """``text`` with every hidden character escaped (see :func:`visible_parts`)."""
+    return "".join(chunk for chunk, _ in visible_parts(text, lines=lines, json_text=json_text))
+
+
+def _escape(char: str, json_text: bool) -> str | None:
+    if char == "\\":
+        return None if json_text else "\\\\"
+    if not hidden(char):
+        return None
+    if char in SHORT_ESCAPES:
+        return SHORT_ESCAPES[char]
+    point = ord(char)
+    if json_text:
+        if point > 0xFFFF:  # JSON has no 32-bit escape: a UTF-16 surrogate pair
+            point -= 0x10000
+            return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+        return f"\\u{point:04x}"
+    if point < 0x100:
+        return f"\\x{point:02x}"
+    return f"\\u{point:04x}" if point <= 0xFFFF else f"\\U{point:08x}"
+
+
+def is_json(text: str) -> bool:
+    """Whether a body is a JSON text (and so is shown with JSON's escapes)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
 
 
 def outcome_words(outcome: dict[str, Any]) -> str:
@@ -55,8 +148,9 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
 
     Answers are placed at the server's serving time, events at their own ``created_at``
     (the contract orders events by it). Each entry gets ``kind`` ("answer"/"event"),
-    ``time``, ``pretty`` (the body for reading; for answers also ``request_pretty``) and
-    ``trouble`` (a fallback or an error).
+    ``time``, ``pretty`` (the body for reading; for answers also ``request_pretty``, and
+    ``body_is_json``, to show it with JSON's escapes) and ``trouble`` (a fallback or an
+    error). Texts are as stored: the page or terminal shows them through :func:`visible`.
     """
     entries = [
         {
@@ -65,6 +159,7 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             "time": answer["at"],
             "pretty": pretty(answer["body"]),
             "request_pretty": json.dumps(answer["request"], indent=2, ensure_ascii=False),
+            "body_is_json": is_json(answer["body"]),
             "trouble": answer["fallback_from"] is not None or answer["status"] != 200,
         }
         for answer in record["answers"]

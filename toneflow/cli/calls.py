@@ -1,7 +1,9 @@
 """``toneflow calls list|show|export|prune``: the call log in a terminal.
 
 Filters are validated by the same schema as ``GET /api/calls``, and ``show`` says the
-outcome in the same words as the support page (:mod:`toneflow.present`).
+outcome in the same words as the support page (:mod:`toneflow.present`). Text from a
+call reaches the terminal only through :func:`~toneflow.present.visible`: an ESC in a
+call id is printed as ``\x1b``, never sent to the terminal.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from marshmallow import ValidationError
 
 from schemas.calls import CallListArgsSchema
 from toneflow.cli.store import command_store
-from toneflow.present import outcome_words, timeline
+from toneflow.present import outcome_words, timeline, visible
 from toneflow.store import InvalidCursor, count_calls, get_call, iter_records, list_calls, prune
 from toneflow.web.errors import describe_validation
 
@@ -86,16 +88,18 @@ def list_command(limit: int, cursor: str | None, **options: Any) -> None:
         click.echo("no calls match")
         return
     for row in page.calls:
+        shown = _shown(row)
         outcome = row["outcome"]
+        step = f" at {visible(outcome['step'])}" if outcome["step"] else ""
         click.echo(
             "  ".join(
                 [
-                    row["first_seen"],
-                    row["call_id"],
-                    f"{row['from'] or '-'} -> {row['to'] or '-'}",
-                    row["flow"] or "-",
-                    outcome["kind"] + (f" at {outcome['step']}" if outcome["step"] else ""),
-                    f"last step {row['last_step'] or '-'}",
+                    shown["first_seen"],
+                    shown["call_id"],
+                    f"{shown['from']} -> {shown['to']}",
+                    shown["flow"],
+                    outcome["kind"] + step,
+                    f"last step {shown['last_step']}",
                 ]
             )
         )
@@ -110,36 +114,41 @@ def show_command(call_id: str) -> None:
     with command_store() as (engine, config):
         record = get_call(engine, call_id, redact_numbers=config["REDACT_NUMBERS"])
     if record is None:
-        raise click.ClickException(f"no call with id '{call_id}'")
-    click.echo(f"Call {record['call_id']}: {outcome_words(record['outcome'])}")
+        raise click.ClickException(f"no call with id '{visible(call_id)}'")
+    shown = _shown(record)
+    click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
     for label, key in (
         ("flow", "flow"), ("dialect", "dialect"), ("status", "status"),
         ("from", "from"), ("to", "to"), ("direction", "direction"),
         ("first seen", "first_seen"), ("last seen", "last_seen"),
         ("completed", "completed_at"), ("last step", "last_step"),
     ):  # fmt: skip
-        click.echo(f"  {label + ':':<12}{record[key] or '-'}")
+        click.echo(f"  {label + ':':<12}{shown[key]}")
     for entry in timeline(record):
         click.echo("")
-        if entry["kind"] == "answer":
-            heading = (
-                f"{entry['time']}  ANSWER {entry['status']}  {entry['flow']}/{entry['step']}"
-                f"  ({entry['dialect']}, flow version {entry['flow_version']},"
-                f" {entry['duration_ms']} ms)"
-            )
-            if entry["fallback_from"]:
-                heading += (
-                    f"\n  !! FALLBACK from {entry['fallback_from']}: {entry['fallback_reason']}"
-                )
-            if entry["error_reason"]:
-                heading += f"\n  !! ERROR: {entry['error_reason']}"
-        else:
-            heading = (
-                f"{entry['time']}  EVENT {entry['event']}"
-                f"  (received {entry['received_at']}, webhook-id {entry['webhook_id'] or '-'})"
-            )
-        click.echo(heading)
-        click.echo(_indent(entry["pretty"]))
+        click.echo(_heading(entry))
+        json_body = entry["kind"] == "event" or entry["body_is_json"]
+        click.echo(_indent(visible(entry["pretty"], lines=True, json_text=json_body)))
+
+
+def _heading(entry: dict[str, Any]) -> str:
+    """A timeline entry's first line(s): what it was, when, and any fallback or error."""
+    shown = _shown(entry)
+    if entry["kind"] == "event":
+        return (
+            f"{shown['time']}  EVENT {shown['event']}"
+            f"  (received {shown['received_at']}, webhook-id {shown['webhook_id']})"
+        )
+    heading = (
+        f"{shown['time']}  ANSWER {shown['status']}  {shown['flow']}/{shown['step']}"
+        f"  ({shown['dialect']}, flow version {shown['flow_version']},"
+        f" {shown['duration_ms']} ms)"
+    )
+    if entry["fallback_from"]:
+        heading += f"\n  !! FALLBACK from {shown['fallback_from']}: {shown['fallback_reason']}"
+    if entry["error_reason"]:
+        heading += f"\n  !! ERROR: {shown['error_reason']}"
+    return heading
 
 
 @calls.command("export")
@@ -181,7 +190,12 @@ def prune_command(older_than: str) -> None:
     match = DURATION.match(older_than)
     if match is None or int(match.group(1)) == 0:
         raise click.UsageError("--older-than: give a positive number and d, h or m, e.g. 30d")
-    cutoff = datetime.now(UTC) - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        cutoff = datetime.now(UTC) - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError as err:
+        raise click.UsageError(
+            f"--older-than: {older_than} reaches back past the year 1; give a shorter age"
+        ) from err
     with command_store() as (engine, _):
         deleted = prune(engine, cutoff)
     click.echo(f"pruned {deleted} call(s) last seen before {cutoff.isoformat(timespec='seconds')}")
@@ -211,9 +225,18 @@ def _cell(value: Any) -> Any:
 
 def _jsonl_writer(output: TextIO):
     def write(record: dict[str, Any]) -> None:
-        output.write(json.dumps(record, ensure_ascii=False) + "\n")
+        # Still JSON of the same record, with no control or bidi character left raw.
+        output.write(visible(json.dumps(record, ensure_ascii=False), json_text=True) + "\n")
 
     return write
+
+
+def _shown(values: dict[str, Any]) -> dict[str, Any]:
+    """Each text of a row or entry made visible; empty ones (None, "") as "-"."""
+    return {
+        key: (visible(value) if value else "-") if isinstance(value, str | None) else value
+        for key, value in values.items()
+    }
 
 
 def _indent(text: str) -> str:

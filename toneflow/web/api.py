@@ -1,5 +1,8 @@
 """``/api/calls`` and ``/api/calls/<call_id>``: the call log as JSON, for API tokens only.
 
+A call id may hold ``/`` (``/api/calls/x/y`` and ``/api/calls/x%2Fy`` both find ``x/y``);
+``/api/call?id=<id>`` finds any id, even one a path cannot carry (``..``, ``a//b``).
+
 Every request needs ``Authorization: Bearer <token>`` with a token made by
 ``toneflow tokens create NAME``; anything else is a 401 in the contract's error shape,
 with ``WWW-Authenticate: Bearer`` saying what is expected.
@@ -54,8 +57,21 @@ def call_list() -> dict:
     return {"calls": page.calls, "next_cursor": page.next_cursor}
 
 
-@bp.get("/calls/<call_id>")
+@bp.get("/calls/<path:call_id>")
 def call_detail(call_id: str) -> dict:
+    return _record(call_id)
+
+
+@bp.get("/call")
+def call_by_query() -> dict:
+    """``/api/call?id=…``: the same record, for any call id."""
+    call_id = request.args.get("id")
+    if not call_id:
+        raise ApiError(400, "invalid_request", "id: give the call id, e.g. /api/call?id=c1")
+    return _record(call_id)
+
+
+def _record(call_id: str) -> dict:
     # No stored id holds NUL (the schemas refuse it), and PostgreSQL cannot even compare one.
     record = None if "\x00" in call_id else get_call(store(), call_id, redact_numbers=_redact())
     if record is None:

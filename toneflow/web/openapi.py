@@ -249,6 +249,26 @@ def _api_paths(spec: APISpec) -> None:
             }
         },
     )
+    spec.path(
+        path="/api/call",
+        operations={
+            "get": {
+                **secured,
+                "summary": "one call's record, for any call id (one with '..' or '//' too)",
+                "parameters": [
+                    {
+                        **_query("id", "the call id"),
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    }
+                ],
+                "responses": {
+                    200: _json("CallRecord", "the record"),
+                    **_errors(400, 401, 404, 405, 503),
+                },
+            }
+        },
+    )
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:

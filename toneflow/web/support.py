@@ -4,11 +4,14 @@ Server-rendered HTML (Jinja2 ``.html`` templates, so every value is autoescaped)
 a sign-in. The list shows each call's outcome already; one click on a call opens its
 page, which says the outcome first, in words, then the timeline. No script runs on these
 pages at all, and the Content-Security-Policy says so to the browser.
+
+Text from a call is shown through the ``visible`` filter (control and invisible
+characters as marked escapes), and every call id can be opened: a link is built by
+:func:`call_url`, which falls back to ``/support/call?id=`` for ids a path cannot carry.
 """
 
 from __future__ import annotations
 
-import contextlib
 import unicodedata
 from datetime import date, timedelta
 from typing import Any
@@ -17,13 +20,16 @@ from urllib.parse import urlsplit
 from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 from marshmallow import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from schemas.calls import CallListArgsSchema
 from toneflow.logs import get_logger
-from toneflow.present import TROUBLE, outcome_words, timeline
+from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
 from toneflow.store import OUTCOME_KINDS, InvalidCursor, get_call, list_calls
 from toneflow.store.access import check_user
 from toneflow.web import auth
@@ -89,9 +95,70 @@ def _form_expired(err: CSRFError) -> tuple[str, int]:
     return render_template("support/form_expired.html"), 400
 
 
+@bp.errorhandler(Exception)
+def _failed(err: Exception) -> tuple[str, int]:
+    """Anything else that goes wrong on these pages is a page too, never the API's JSON."""
+    if isinstance(err, HTTPException):
+        status, message = err.code or 500, err.description or err.name
+    elif isinstance(err, SQLAlchemyError):
+        log.error("store_unavailable", error=str(err))
+        status, message = 503, "The call log store is unavailable; try again shortly."
+    else:
+        log.exception("unhandled_error")
+        status, message = 500, "Something went wrong on our side; it has been logged."
+    return render_template("support/error.html", status=status, message=message), status
+
+
 @bp.app_context_processor
 def _template_helpers() -> dict[str, Any]:
-    return {"sign_out_form": SignOutForm, "outcome_words": outcome_words, "trouble": TROUBLE}
+    return {
+        "sign_out_form": SignOutForm,
+        "outcome_words": outcome_words,
+        "trouble": TROUBLE,
+        "call_url": call_url,
+    }
+
+
+@bp.app_template_filter("visible")
+def _visible(value: Any, lines: bool = False, json_text: bool = False) -> Markup:
+    """Text from a call, autoescaped, with each escape in ``<span class="escape">``.
+
+    So ``call_\u202eevil`` reads as written instead of reversed, and ``call_\u200b123``
+    never passes for ``call_123``. Each chunk goes through :func:`markupsafe.escape`.
+    """
+    if value is None:
+        return Markup("")
+    parts = visible_parts(str(value), lines=lines, json_text=json_text)
+    return Markup("").join(
+        Markup('<span class="escape">{}</span>').format(chunk) if is_escape else escape(chunk)
+        for chunk, is_escape in parts
+    )
+
+
+@bp.app_template_filter("visible_text")
+def _visible_text(value: Any) -> str:
+    """The same, without markup: for places that hold only text, such as ``<title>``."""
+    return "" if value is None else visible(str(value))
+
+
+def call_url(call_id: str) -> str:
+    """The link to a call's page: its id in the path when a path carries it faithfully.
+
+    Browsers and proxies remove ``.`` and ``..`` segments and some merge ``//``, so an id
+    with an empty, ``.`` or ``..`` segment (or a leading or trailing ``/``) goes in the
+    query string instead, which carries any text; so does one with a newline, which
+    Werkzeug's ``path`` converter does not match.
+    """
+    if path_carries(call_id):
+        return url_for("support.call", call_id=call_id)
+    return url_for("support.call_by_query", id=call_id)
+
+
+def path_carries(call_id: str) -> bool:
+    """Whether ``/calls/<call_id>`` (``/`` as is, the rest percent-encoded) survives."""
+    if "\n" in call_id:
+        return False
+    return all(segment not in ("", ".", "..") for segment in call_id.split("/"))
 
 
 @bp.app_template_filter("when")
@@ -157,11 +224,21 @@ def calls() -> tuple[str, int]:
     ), (400 if error else 200)
 
 
-@bp.get("/calls/<call_id>")
+@bp.get("/calls/<path:call_id>")
 def call(call_id: str) -> tuple[str, int]:
+    return _call_page(call_id)
+
+
+@bp.get("/call")
+def call_by_query() -> tuple[str, int]:
+    """``/support/call?id=…``: any call id, even one a path cannot carry."""
+    return _call_page(request.args.get("id", ""))
+
+
+def _call_page(call_id: str) -> tuple[str, int]:
     record = (
         None
-        if "\x00" in call_id
+        if not call_id or "\x00" in call_id
         else get_call(store(), call_id, redact_numbers=current_app.config["REDACT_NUMBERS"])
     )
     if record is None:
@@ -170,12 +247,21 @@ def call(call_id: str) -> tuple[str, int]:
 
 
 def _whole_days(args: dict[str, str]) -> dict[str, str]:
-    """The page's date pickers give days: "until 29 May" includes all of 29 May."""
+    """The page's date pickers give days: "until 29 May" includes all of 29 May.
+
+    A bad date is left for the schema to report; the last day there is (9999-12-31) has
+    no next day, so it is refused here, naming the field, like any other bad filter.
+    """
     until = args.get("until")
-    if until is not None and len(until) == 10:
-        with contextlib.suppress(ValueError):  # a bad date is left for the schema to report
-            args = {**args, "until": (date.fromisoformat(until) + timedelta(days=1)).isoformat()}
-    return args
+    if until is None or len(until) != 10:
+        return args
+    try:
+        day = date.fromisoformat(until)
+    except ValueError:
+        return args
+    if day == date.max:
+        raise ValidationError({"until": [f"must be before {date.max.isoformat()}"]})
+    return {**args, "until": (day + timedelta(days=1)).isoformat()}
 
 
 def _safe_next(target: str | None) -> str:
