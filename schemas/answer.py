@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate
+from marshmallow import ValidationError, fields
 
 from schemas.base import Schema
-from schemas.text import StoredText
+from schemas.fields import CallId, PhoneNumber, PlatformText
 from toneflow.answer import AnswerRequest
 
 #: Model field → parameter names that carry it, first found wins (then the JSON body).
@@ -68,19 +68,6 @@ def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-class CallText(StoredText):
-    """A call field: text, or a number some platforms send for ids."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs["metadata"] = {"type": ["string", "integer"], **kwargs.get("metadata", {})}
-        super().__init__(**kwargs)
-
-    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        return super()._deserialize(value, attr, data, **kwargs)
-
-
 #: Model field -> attribute of the flat schema, for the ``call`` section.
 CALL_FIELDS = ("id", "from", "to", "direction", "customer_id", "application_id")
 SECTIONS = ("call", "input")
@@ -94,12 +81,12 @@ class AnswerRequestSchema(Schema):
     request. Errors come back nested as the model is (``{"call": {"id": [...]}}``).
     """
 
-    call_id = CallText(data_key="call.id", validate=validate.Length(1, 128))
-    call_from = CallText(data_key="call.from")
-    call_to = CallText(data_key="call.to")
-    call_direction = CallText(data_key="call.direction")
-    call_customer_id = CallText(data_key="call.customer_id")
-    call_application_id = CallText(data_key="call.application_id")
+    call_id = CallId(data_key="call.id")
+    call_from = PhoneNumber(data_key="call.from")
+    call_to = PhoneNumber(data_key="call.to")
+    call_direction = PlatformText(data_key="call.direction")
+    call_customer_id = PlatformText(data_key="call.customer_id")
+    call_application_id = PlatformText(data_key="call.application_id")
     input_digits = fields.String(data_key="input.digits", allow_none=True)
     variables = fields.Dict(keys=fields.String(), load_default=dict)
 

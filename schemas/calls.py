@@ -106,6 +106,13 @@ class EventEntrySchema(Schema):
     webhook_id = fields.String(required=True, allow_none=True)
     event = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    future_dated = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "created_at is more than 5 minutes after received_at: the call "
+            "orders this event by its receipt time instead"
+        },
+    )
     body = fields.Dict(required=True, metadata={"description": "the webhook as received"})
 
 

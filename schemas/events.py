@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from marshmallow import INCLUDE, ValidationError, fields, validate
 
 from schemas.base import Schema
+from schemas.fields import CallId, PhoneNumber
 from schemas.text import StoredText
 
 DIRECTIONS = ("inbound", "outbound")
@@ -28,13 +29,13 @@ class EventCallSchema(Schema):
     class Meta:
         unknown = INCLUDE
 
-    id = StoredText(required=True, validate=validate.Length(1, 128))
+    id = CallId(required=True)
     customer_id = StoredText(allow_none=True)
     application_id = StoredText(allow_none=True)
     status = StoredText(allow_none=True)
     direction = StoredText(allow_none=True, validate=validate.OneOf(DIRECTIONS))
-    from_ = StoredText(data_key="from", attribute="from", allow_none=True)
-    to = StoredText(allow_none=True)
+    from_ = PhoneNumber(data_key="from", attribute="from", allow_none=True)
+    to = PhoneNumber(allow_none=True)
 
 
 class EventSchema(Schema):

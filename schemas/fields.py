@@ -1,4 +1,5 @@
-"""Custom fields shared by the flow schemas: templated values, names, whole numbers, digits."""
+"""Custom fields shared by the schemas: templated values, names, whole numbers, digits, and
+the call fields a platform sends (call ids, phone numbers)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from marshmallow import ValidationError, fields
+from marshmallow import ValidationError, fields, validate
 
 from schemas.base import AtCharacter
+from schemas.text import StoredText
 from toneflow import dtmf
 from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
 from toneflow.flows.templates import TemplateProblem, compile_template
@@ -172,3 +174,43 @@ class NamedMapping(fields.Field):
         if errors:
             raise ValidationError(errors)
         return result
+
+
+#: The longest call id the call log keeps (``toneflow.store.tables.CALL_ID_MAX``).
+CALL_ID_MAX = 128
+
+
+class PlatformText(StoredText):
+    """A call field as platforms send it: text, or a whole number (some send ids so).
+
+    A number becomes its decimal text (``42`` -> ``"42"``); a boolean is not a number here.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"type": ["string", "integer"], **kwargs.get("metadata", {})}
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class CallId(PlatformText):
+    """A call id, one rule for answers and events: 1-128 characters of text or a number."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Length(1, CALL_ID_MAX))
+        super().__init__(**kwargs)
+
+
+class PhoneNumber(PlatformText):
+    """A ``from``/``to`` number, without surrounding whitespace.
+
+    A ``+`` sent unencoded in a form or query string arrives as a space
+    (``Caller=+1555...`` reads as ``" 1555..."``); stripping keeps the rest searchable, and
+    a number never starts or ends with a space on purpose.
+    """
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return super()._deserialize(value, attr, data, **kwargs).strip()

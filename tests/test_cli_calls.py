@@ -83,7 +83,8 @@ def test_bad_filters_are_usage_errors_naming_the_option(engine, args, message):
 
 def test_show_says_the_outcome_first_then_the_timeline_with_pretty_bodies(engine):
     story(engine)
-    post(engine, call_id="ab1", created_at=datetime.now(UTC) + timedelta(seconds=5))
+    later = datetime.now(UTC) + timedelta(seconds=5)
+    post(engine, call_id="ab1", created_at=later, received_at=later)
     output = invoke("calls", "show", "ab1").output
     lines = output.splitlines()
     assert lines[0] == "Call ab1: Fell back at step menu: undefined variable"

@@ -278,6 +278,7 @@ def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine
                 "webhook_id": "msg_1",
                 "event": "call.completed",
                 "created_at": "2026-05-29T12:10:00Z",
+                "future_dated": False,
                 "body": SEED_BODY,
             }
         ],

@@ -168,7 +168,8 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         {
             **event,
             "kind": "event",
-            "time": event["created_at"],
+            # A future-dated event is placed where the call's status order puts it.
+            "time": event["received_at"] if event.get("future_dated") else event["created_at"],
             "pretty": json.dumps(event["body"], indent=2, ensure_ascii=False),
             "trouble": False,
         }

@@ -10,7 +10,10 @@ row, on PostgreSQL under the row lock and on SQLite under the immediate write lo
 Rules the contract sets, each in one place here:
 
 * redelivered events are stored once (``dedupe_key``, insert-or-nothing);
-* an event changes ``status`` only if it is not older than the one that set it;
+* an event changes ``status`` only if it is not older than the one that set it, by its
+  :func:`order_time` (``created_at``, or its receipt time when ``created_at`` is more than
+  :data:`FUTURE_SKEW` ahead of it: a clock in the future must not freeze the call);
+* ``completed_at`` is the earliest :func:`order_time` of the call's ``call.completed``s;
 * ``call.completed`` fixes ``last_step``: later answers are logged but don't move it;
 * the first fallback served is the one the outcome reports (:func:`derive_outcome`);
 * an answer that failed with no fallback (a 500) is on the timeline and the outcome;
@@ -26,20 +29,22 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from toneflow.redact import mask_call_numbers, mask_number, mask_record
+from toneflow.redact import mask_answer, mask_document, mask_number, mask_record
 from toneflow.store.engine import reading
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers, calls, events
 from toneflow.store.writes import params, statements
 
 COMPLETED_EVENT = "call.completed"
 COMPLETED_STATUS = "completed"
+#: How far ahead of its receipt an event's ``created_at`` may be and still be believed.
+FUTURE_SKEW = timedelta(minutes=5)
 
 #: The call row's columns that hold phone numbers.
 NUMBER_COLUMNS = ("from_number", "to_number")
@@ -95,7 +100,7 @@ def record_answer(engine: Engine, answer: ServedAnswer, *, redact_numbers: bool 
     """
     _check_call_id(answer.call_id)
     at = _aware(answer.at, "answer.at")
-    request = mask_call_numbers(answer.request) if redact_numbers else answer.request
+    request, body = _answer_as_stored(answer, redact_numbers)
     served = answer.error_reason is None
     values = params(
         call_id=answer.call_id,
@@ -128,7 +133,7 @@ def record_answer(engine: Engine, answer: ServedAnswer, *, redact_numbers: bool 
         "step": answer.step,
         "terminal": answer.terminal,
         "request": request,
-        "body": answer.body,
+        "body": body,
         "duration_ms": answer.duration_ms,
         "fallback_from": answer.fallback_from,
         "fallback_reason": answer.fallback_reason,
@@ -172,7 +177,7 @@ def record_event(
         redact_numbers, **{column: call.get(key) for key, column in _EVENT_CALL_FIELDS.items()}
     )
     if redact_numbers:
-        body = mask_call_numbers(body)
+        body = mask_document(body)
     new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
     values = params(
         call_id=call_id,
@@ -186,6 +191,7 @@ def record_event(
         event=name,
         created_at=created_at,
         received_at=received_at,
+        order_at=order_time(created_at, received_at),
         body=dict(body),
         has_status=new_status is not None,
         status=new_status,
@@ -202,6 +208,39 @@ def record_event(
         conn.execute(write.event_update, values)
         conn.execute(write.outcome_update, values)
     return True
+
+
+def is_future_dated(created_at: datetime, received_at: datetime) -> bool:
+    """An event that says it was created more than :data:`FUTURE_SKEW` after it arrived."""
+    return created_at - received_at > FUTURE_SKEW
+
+
+def order_time(created_at: datetime, received_at: datetime) -> datetime:
+    """Where an event goes in its call's order: when it was created, as it says, unless that
+    is in the future (:func:`is_future_dated`); then when it was received.
+
+    Platform clocks drift by seconds, so a small lead is believed; an event dated
+    9999-12-31 would otherwise set a status and a completion no genuine event could follow.
+    """
+    return received_at if is_future_dated(created_at, received_at) else created_at
+
+
+def loggable_answer(answer: ServedAnswer, *, redact_numbers: bool = False) -> dict[str, Any]:
+    """An answer as :func:`record_answer` would have stored it, for a log line when it
+    could not be: with ``redact_numbers``, masked exactly as the store would have."""
+    values = asdict(answer)
+    values["at"] = answer.at.isoformat()
+    values["request"], values["body"] = _answer_as_stored(answer, redact_numbers)
+    if redact_numbers:
+        values.update((column, mask_number(values[column])) for column in NUMBER_COLUMNS)
+    return values
+
+
+def _answer_as_stored(answer: ServedAnswer, redact_numbers: bool) -> tuple[dict[str, Any], str]:
+    """The request and body an answer's timeline entry keeps (masked when redacting)."""
+    if not redact_numbers:
+        return answer.request, answer.body
+    return mask_answer(answer.request, answer.body, answer.from_number, answer.to_number)
 
 
 def dedupe_key(*, event: str, call_id: str, created_at: datetime, webhook_id: str | None) -> str:
@@ -353,9 +392,13 @@ def call_record(
                 "webhook_id": row["webhook_id"],
                 "event": row["event"],
                 "created_at": _iso(row["created_at"]),
+                "future_dated": is_future_dated(row["created_at"], row["received_at"]),
                 "body": row["body"],
             }
-            for row in event_rows
+            # In the order status follows; sorted() is stable, so ties keep stored order.
+            for row in sorted(
+                event_rows, key=lambda row: order_time(row["created_at"], row["received_at"])
+            )
         ],
     }
 

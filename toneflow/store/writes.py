@@ -9,8 +9,10 @@ it again reuses its compiled SQL.
 The rules stay in SQL over the row's current values, as :mod:`toneflow.store.calls`
 explains: a parameter that is NULL (a call field not given) keeps the column as it is,
 and a boolean parameter switches a rule on (``served``, ``has_fallback``, ``has_error``,
-``has_status``, ``completes``). ``calls.outcome`` is refreshed by its own UPDATE after
-each write, so it is computed from the row as that write left it (:data:`OUTCOME_SQL`).
+``has_status``, ``completes``). Events are ordered by ``order_at``, not by the
+``created_at`` they are stored with (the two differ only for a future-dated event).
+``calls.outcome`` is refreshed by its own UPDATE after each write, so it is computed
+from the row as that write left it (:data:`OUTCOME_SQL`).
 """
 
 from __future__ import annotations
@@ -135,18 +137,23 @@ def statements(dialect: str) -> Statements:
         )
     )
 
-    created = _param("created_at", c.status_at)
+    # An event's place in the call's order: its created_at, or its receipt time when it
+    # claims to come from the future (``toneflow.store.calls.order_time``).
+    order_at = _param("order_at", c.status_at)
     not_older = sa.and_(
-        _switch("has_status"), sa.or_(c.status_at.is_(None), c.status_at <= created)
+        _switch("has_status"), sa.or_(c.status_at.is_(None), c.status_at <= order_at)
     )
+    # The earliest completion reported: a later-stored completion that happened earlier
+    # (a late delivery, or one whose future-dated twin was placed at its receipt) wins.
+    earlier_completion = sa.or_(c.completed_at.is_(None), c.completed_at > order_at)
     event_update = (
         sa.update(calls)
         .where(where_call)
         .values(
             status=sa.case((not_older, _param("status", c.status)), else_=c.status),
-            status_at=sa.case((not_older, created), else_=c.status_at),
+            status_at=sa.case((not_older, order_at), else_=c.status_at),
             completed_at=sa.case(
-                (_switch("completes"), sa.func.coalesce(c.completed_at, created)),
+                (sa.and_(_switch("completes"), earlier_completion), order_at),
                 else_=c.completed_at,
             ),
             **seen_bounds,

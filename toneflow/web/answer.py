@@ -2,13 +2,12 @@
 
 The answer is served even when the call log cannot be written: the platform is waiting
 with a caller in silence. The lost record is then logged in full (``store_write_failed``)
-so nothing is lost for good.
+so nothing is lost for good (masked as the store would have kept it, when redacting).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +19,9 @@ from schemas.answer import AnswerRequestSchema, normalise
 from toneflow import answer as engine
 from toneflow import metrics
 from toneflow.logs import get_logger
+from toneflow.redact import mask_text, numbers_in
 from toneflow.store import ServedAnswer, record_answer
+from toneflow.store.calls import loggable_answer
 from toneflow.web.errors import error_body
 from toneflow.web.requests import read_answer_input
 from toneflow.web.state import flows, public_url, require_signature, store
@@ -60,7 +61,7 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
         "answer_served",
         dialect=dialect,
         flow_version=served.flow.version,
-        body=body_text,
+        body=_loggable_body(answer_request, body_text),
         duration_ms=duration_ms,
         fallback_from=served.fallback_from,
         fallback_reason=served.fallback_reason,
@@ -126,13 +127,17 @@ def _write(answer_request: engine.AnswerRequest, **fields: Any) -> None:
         request=answer_request.as_dict(),
         **fields,
     )
+    redact = current_app.config["REDACT_NUMBERS"]
     try:
-        record_answer(store(), record, redact_numbers=current_app.config["REDACT_NUMBERS"])
+        record_answer(store(), record, redact_numbers=redact)
     except SQLAlchemyError as err:
-        log.error("store_write_failed", error=str(err), record=_loggable(record))
+        # The store masks what it binds, so the statement's parameters in ``err`` are too.
+        record_fields = loggable_answer(record, redact_numbers=redact)
+        log.error("store_write_failed", error=str(err), record=record_fields)
 
 
-def _loggable(record: ServedAnswer) -> dict:
-    values = asdict(record)
-    values["at"] = record.at.isoformat()
-    return values
+def _loggable_body(answer_request: engine.AnswerRequest, body: str) -> str:
+    """The body for the log line: the caller's numbers masked in it when redacting."""
+    if not current_app.config["REDACT_NUMBERS"]:
+        return body
+    return mask_text(body, numbers_in(answer_request.as_dict()))
