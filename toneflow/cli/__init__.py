@@ -42,7 +42,15 @@ class ToneflowGroup(FlaskGroup):
         return click.Group.list_commands(self, ctx)
 
 
-cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
+cli = ToneflowGroup(
+    create_app=_create_app,
+    # Flask's own --version prints Python, Flask and Werkzeug; toneflow's says toneflow's.
+    add_version_option=False,
+    help="toneflow: YAML call flows served as answer_url.",
+)
+cli = click.version_option(
+    package_name="toneflow", prog_name="toneflow", message="%(prog)s %(version)s"
+)(cli)
 for command in (calls, db, dtmf, flowtest, lint, schema, tokens, users, webhooks):
     cli.add_command(command)
 

@@ -6,11 +6,12 @@ data nor fail with "database is locked". Both promises depend on connection sett
 rather than on the queries, so they live here, in one place:
 
 * SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a commit is on
-  disk before it returns), a 5 s busy timeout, foreign keys on, and SQLAlchemy rather
-  than the ``sqlite3`` module deciding when a transaction begins. Write transactions
-  start with ``BEGIN IMMEDIATE``, so a writer takes the write lock up front and waits
-  for it under the busy timeout, instead of failing at once when a read lock cannot be
-  upgraded. Reads (see :func:`reading`) start with a plain deferred ``BEGIN``.
+  disk before it returns), a 2 s busy timeout (``TONEFLOW_SQLITE_BUSY_TIMEOUT_MS``),
+  foreign keys on, and SQLAlchemy rather than the ``sqlite3`` module deciding when a
+  transaction begins. Write transactions start with ``BEGIN IMMEDIATE``, so a writer
+  takes the write lock up front and waits for it under the busy timeout, instead of
+  failing at once when a read lock cannot be upgraded. Reads (see :func:`reading`)
+  start with a plain deferred ``BEGIN``.
 * PostgreSQL (psycopg 3): ``pool_pre_ping`` so a connection dropped by the server or a
   failover is replaced instead of failing a request.
 
