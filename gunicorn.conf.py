@@ -44,6 +44,11 @@ logconfig_dict = logging_config(
     os.environ.get("TONEFLOW_LOG_FORMAT") or "json", os.environ.get("TONEFLOW_LOG_LEVEL", "info")
 )
 accesslog = "-"
+# gunicorn would take the scheme (X-Forwarded-Proto) and SCRIPT_NAME/PATH_INFO headers
+# from any client on 127.0.0.1 (its default forwarded_allow_ips): toneflow trusts
+# forwarded headers only through TONEFLOW_PROXY_HOPS (Werkzeug's ProxyFix), so never here.
+secure_scheme_headers: dict[str, str] = {}
+forwarder_headers = ""
 # gunicorn's control socket (one fixed path per user) is not used: signals manage workers.
 control_socket_disable = True
 
