@@ -19,6 +19,7 @@ sees them (tests/test_hostile.py).
 
 import multiprocessing
 import os
+import sys
 
 from toneflow import metrics_dir
 from toneflow.logs import logging_config
@@ -51,6 +52,24 @@ secure_scheme_headers: dict[str, str] = {}
 forwarder_headers = ""
 # gunicorn's control socket (one fixed path per user) is not used: signals manage workers.
 control_socket_disable = True
+
+
+def _print_refusals(kind, value, traceback):
+    """A refusal to start (a broken flow set, a store behind, a bad setting) is printed as
+    what to fix and one line saying so, not as a traceback; gunicorn exits with 1.
+
+    With ``preload_app`` the app is built in the master, outside any handler of gunicorn's,
+    so what create_app raises reaches Python's top level: this hook decides how it reads.
+    """
+    from app import REFUSALS, refusal_text
+
+    if isinstance(value, REFUSALS):
+        print(refusal_text(value), file=sys.stderr, flush=True)
+    else:
+        sys.__excepthook__(kind, value, traceback)
+
+
+sys.excepthook = _print_refusals
 
 
 def on_reload(arbiter):

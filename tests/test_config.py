@@ -129,9 +129,11 @@ def test_log_levels_are_accepted_in_any_case(monkeypatch, value):
 
 def _gunicorn_timeout() -> int:
     import runpy
+    import sys
 
-    saved = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    saved, hook = os.environ.get("PROMETHEUS_MULTIPROC_DIR"), sys.excepthook
     settings = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    sys.excepthook = hook  # the config sets its own
     if settings["_OWN_METRICS_DIR"]:  # reading the file made a metrics folder: remove it
         settings["on_exit"](None)
     if saved is None:

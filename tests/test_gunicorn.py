@@ -5,6 +5,9 @@ from __future__ import annotations
 import http.client
 import json
 import runpy
+import sys
+import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -144,6 +147,80 @@ def test_gunicorn_refuses_to_start_on_a_broken_flow_set(tmp_path):
     assert "unknown action 'speek'" in stdout + stderr
 
 
+def refused(tmp_path, **settings: str) -> tuple[int, str, str]:
+    """Start gunicorn with ``settings``, expecting it to refuse; its exit code and output."""
+    port = free_port()
+    process = start(tmp_path, server_env(tmp_path, port, **settings), port)
+    try:
+        returncode = process.wait(timeout=START_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    return (returncode, *output(tmp_path))
+
+
+REFUSAL = "toneflow: not starting (fix what is said above)"
+
+
+def test_a_broken_flow_set_prints_only_its_problems_and_the_refusal(tmp_path):
+    flows = ROOT / "tests" / "data" / "broken_flows"
+    returncode, stdout, stderr = refused(tmp_path, TONEFLOW_FLOWS_DIR=str(flows))
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    lines = stderr.splitlines()
+    assert lines[0] == "3 error(s) in the flow files:"
+    assert all(line.startswith(f"{flows / 'broken.yaml'}:") for line in lines[1:-1])
+    assert len(lines) == 6 and lines[-1] == REFUSAL
+
+
+def test_a_never_migrated_store_refuses_gunicorn_naming_the_upgrade(tmp_path):
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    returncode, stdout, stderr = refused(tmp_path, DATABASE_URL=fresh)
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    assert stderr.splitlines() == [
+        "the database has never been migrated: run `toneflow db upgrade` "
+        "(the Procfile's release: line does)",
+        REFUSAL,
+    ]
+
+
+def test_a_bad_setting_refuses_gunicorn_naming_it(tmp_path):
+    returncode, stdout, stderr = refused(tmp_path, TONEFLOW_MAX_DIGITS="0")
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    assert stderr.splitlines() == [
+        "TONEFLOW_MAX_DIGITS must be a positive whole number, not 0",
+        REFUSAL,
+    ]
+
+
+def test_a_store_down_at_start_up_does_not_stop_gunicorn_serving_answers(tmp_path):
+    port = free_port()
+    down = "postgresql+psycopg://toneflow@127.0.0.1:1/calls"  # nothing listens on port 1
+    process = start(tmp_path, server_env(tmp_path, port, DATABASE_URL=down), port)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, output(tmp_path)
+            try:
+                status, _, body = get(port, "/answer/minivoice/menu?call_id=down1")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, output(tmp_path)
+                time.sleep(0.1)
+        assert status == 200 and json.loads(body)["actions"]
+        with pytest.raises(urllib.error.HTTPError) as health:
+            get(port, "/healthz")
+        assert health.value.code == 503
+        assert json.loads(health.value.read())["store"] == "unavailable"
+    finally:
+        stop(process)
+    stdout, _ = output(tmp_path)
+    assert '"event": "store_unreachable_at_start_up"' in stdout
+
+
 def read_config(monkeypatch, tmp_path) -> dict:
     """gunicorn.conf.py's settings, read in this process without changing its environment.
 
@@ -151,6 +228,7 @@ def read_config(monkeypatch, tmp_path) -> dict:
     monkeypatch takes it back, so later servers and commands do not share this one.
     """
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the config sets its own
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 

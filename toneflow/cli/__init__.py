@@ -21,9 +21,14 @@ from toneflow.cli.webhooks import webhooks
 
 
 def _create_app():
-    from app import create_app
+    """The app for ``toneflow run``/``shell``/``routes``: a refusal is its message, exit 2."""
+    from app import REFUSALS, create_app, refusal_text
 
-    return create_app()
+    try:
+        return create_app()
+    except REFUSALS as err:
+        click.echo(refusal_text(err), err=True)
+        raise SystemExit(2) from None
 
 
 class ToneflowGroup(FlaskGroup):

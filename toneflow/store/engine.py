@@ -39,6 +39,10 @@ SQLITE_BUSY_TIMEOUT_MS = 2000
 _READ_ONLY = "toneflow_read_only"
 
 
+class UnsupportedDatabase(ValueError):
+    """A database URL toneflow cannot use: start-up refuses it, naming the scheme."""
+
+
 def normalize_url(url: str | URL) -> URL:
     """Parse a database URL, mapping bare PostgreSQL schemes to the psycopg 3 driver.
 
@@ -60,7 +64,7 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     if backend == "postgresql":
         # A stopped server must fail a request quickly, not hang it past the answer budget.
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 2})
-    raise ValueError(
+    raise UnsupportedDatabase(
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
     )
 
@@ -84,7 +88,9 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.get_driver_name() != "pysqlite":
-        raise ValueError(f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path")
+        raise UnsupportedDatabase(
+            f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path"
+        )
     _create_parent_folder(url)
     engine = sa.create_engine(url)
 

@@ -10,6 +10,8 @@ from toneflow.flows.registry import FlowSet
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"
 SIGNATURES = "toneflow.signatures"
+#: The store's last known state ("ok", "not_migrated", "unavailable"), per process.
+STORE_STATE = "toneflow.store_state"
 
 
 def flows() -> FlowSet:
