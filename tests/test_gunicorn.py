@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import runpy
+import subprocess
 import sys
 import time
 import urllib.error
@@ -237,7 +238,7 @@ def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch, tmp_pat
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.delenv("TONEFLOW_LOG_FORMAT", raising=False)
     settings = read_config(monkeypatch, tmp_path)
-    assert settings["bind"] == "0.0.0.0:5123"
+    assert settings["bind"] == "127.0.0.1:5123"
     assert settings["workers"] == 3
     assert settings["preload_app"] is True  # a broken flow set stops the master
     assert settings["accesslog"] == "-"
@@ -248,8 +249,24 @@ def test_the_gunicorn_config_defaults_to_port_8000(monkeypatch, tmp_path):
     monkeypatch.delenv("PORT", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     settings = read_config(monkeypatch, tmp_path)
-    assert settings["bind"] == "0.0.0.0:8000"
+    assert settings["bind"] == "127.0.0.1:8000"
     assert settings["workers"] >= 2
+    assert (settings["worker_class"], settings["threads"]) == ("gthread", 16)
+
+
+def test_the_gunicorn_config_binds_every_interface_only_when_told(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "5124")
+    assert read_config(monkeypatch, tmp_path)["bind"] == "0.0.0.0:5124"
+
+
+def test_make_run_binds_this_machine_unless_told():
+    def dry_run(*variables: str) -> str:
+        command = ["make", "-n", "-C", str(ROOT), "run", *variables]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert "HOST=127.0.0.1 PORT=8000 .venv/bin/gunicorn" in dry_run()
+    assert "HOST=0.0.0.0 PORT=8000 .venv/bin/gunicorn" in dry_run("HOST=0.0.0.0")
 
 
 def test_the_procfile_runs_migrations_and_gunicorn_with_this_config():
@@ -257,4 +274,5 @@ def test_the_procfile_runs_migrations_and_gunicorn_with_this_config():
         line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
     assert procfile["release"] == "toneflow db upgrade"
-    assert procfile["web"] == "gunicorn -c gunicorn.conf.py 'app:create_app()'"
+    # A platform routes to the dyno's interface, not to its loopback.
+    assert procfile["web"] == "HOST=0.0.0.0 gunicorn -c gunicorn.conf.py 'app:create_app()'"

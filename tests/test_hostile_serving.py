@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import socket
 import string
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -179,3 +181,59 @@ def test_gunicorn_refuses_a_bad_host_with_the_error_shape(gunicorn_server):
     )
     assert status == 400
     assert json.loads(body)["error"]["code"] == "invalid_request"
+
+
+# --- slow clients ---------------------------------------------------------------------
+
+DRIBBLERS = 10
+DRIBBLE_SECONDS = 6.0  # longer than gunicorn's 4 s worker timeout
+BODY = b'{"event": "call.completed", "call": {"id": "slow"}}'
+
+
+def dribble(port: int, stop_at: float) -> None:
+    """Send an event's headers, then its body one byte a second until ``stop_at``."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock.sendall(
+            f"POST /events/minivoice HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(BODY)}\r\n\r\n".encode()
+        )
+        for byte in BODY:
+            if time.monotonic() >= stop_at:
+                break
+            sock.sendall(bytes([byte]))
+            time.sleep(1.0)
+    except OSError:
+        pass  # the server may give up on us first: that is allowed
+    finally:
+        sock.close()
+
+
+def test_ten_slow_clients_do_not_delay_normal_answers(gunicorn_server):
+    port = gunicorn_server
+    stop_at = time.monotonic() + DRIBBLE_SECONDS
+    threads = [
+        threading.Thread(target=dribble, args=(port, stop_at), daemon=True)
+        for _ in range(DRIBBLERS)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # every slow client has sent its headers
+    timings = []
+    while time.monotonic() < stop_at - 0.5:
+        started = time.monotonic()
+        try:
+            status, body = raw_request(
+                port,
+                f"GET {MENU} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n",
+                timeout=3.0,
+            )
+        except OSError as err:
+            status, body = 0, repr(err).encode()
+        timings.append((round(time.monotonic() - started, 3), status))
+        assert status == 200, (timings, body)
+        time.sleep(0.2)
+    for thread in threads:
+        thread.join(timeout=DRIBBLE_SECONDS + 5)
+    assert len(timings) >= 10
+    assert max(seconds for seconds, _ in timings) < 1.0, timings
