@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make run` listens on this machine only; `make run HOST=0.0.0.0` on every interface.
+HOST ?= 127.0.0.1
 
 .PHONY: install run test lint bench clean
 
@@ -17,7 +19,7 @@ install: $(BIN)/toneflow
 run: install
 	$(BIN)/toneflow lint
 	$(BIN)/toneflow db upgrade
-	PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
+	HOST=$(HOST) PORT=$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py 'app:create_app()'
 
 test: install
 	$(BIN)/ruff check .

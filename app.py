@@ -1,8 +1,13 @@
 """The application factory: ``gunicorn 'app:create_app()'``.
 
 Order matters and is the whole story of start-up: configuration, logging, the store
-engine (no connection yet: gunicorn forks after this), the flow set (refusing to start
-on any error), then the web layer.
+engine, the flow set (refusing to start on any error), the store's schema revision
+(refusing to start when the store answers but is behind; only logging when it does not
+answer), then the web layer. The engine's one connection for the schema check is
+disposed of before returning: gunicorn forks after this.
+
+A refusal is one of :data:`REFUSALS`: an operator's mistake with a message that says
+what to fix, printed without a traceback (gunicorn.conf.py, the ``toneflow`` command).
 """
 
 from __future__ import annotations
@@ -11,16 +16,28 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from sqlalchemy.exc import SQLAlchemyError
 
 from toneflow import web
 from toneflow.answer import prerender
-from toneflow.config import load_config
+from toneflow.config import ConfigError, load_config
+from toneflow.flows.problems import FlowSetError
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
-from toneflow.store import make_engine
+from toneflow.store import make_engine, migrate
+from toneflow.store.engine import UnsupportedDatabase
 from toneflow.web.reload import log_problems
 from toneflow.web.signatures import Verifier
-from toneflow.web.state import FLOWS, SIGNATURES, STORE
+from toneflow.web.state import FLOWS, SIGNATURES, STORE, STORE_STATE
+
+#: Why start-up refuses: each says what to change, so none needs a traceback.
+REFUSALS = (ConfigError, UnsupportedDatabase, FlowSetError, migrate.StoreNotMigrated)
+REFUSAL_LINE = "toneflow: not starting (fix what is said above)"
+
+
+def refusal_text(err: BaseException) -> str:
+    """What an operator sees for a refusal: the problems, then one line saying so."""
+    return f"{err}\n{REFUSAL_LINE}"
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -39,6 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]
     )
     log_problems(app.extensions[FLOWS].warnings)
+    app.extensions[STORE_STATE] = _check_schema(app.extensions[STORE])
     if settings["PUBLIC_URL"]:
         # The base URL is known, so static steps become bytes now, in the master process
         # that gunicorn forks: every worker starts with them.
@@ -52,3 +70,25 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         database=app.extensions[STORE].url.render_as_string(),
     )
     return app
+
+
+def _check_schema(engine) -> str:
+    """Refuse a store that is behind; a store that is down only delays the check.
+
+    Answers do not need the store, so one that is down must not stop them: it is logged
+    as an error, and /healthz checks again on every request until it is back (and says
+    ``not_migrated`` if it then turns out to be behind).
+    """
+    try:
+        migrate.check(engine)
+    except SQLAlchemyError as err:
+        get_logger("toneflow").error(
+            "store_unreachable_at_start_up",
+            error=str(err),
+            hint="answers are served but not recorded until the store is back; "
+            "/healthz says when it is",
+        )
+        return "unavailable"
+    finally:
+        engine.dispose()  # no connection may cross gunicorn's fork
+    return "ok"

@@ -1,7 +1,7 @@
 """gunicorn servers for the benchmark: both sides started the same way, with one config.
 
-Each server is ``gunicorn -c gunicorn.conf.py`` (sync workers, ``WEB_CONCURRENCY``
-workers, preload, access log: exactly what the Procfile runs), bound to 127.0.0.1 on a
+Each server is ``gunicorn -c gunicorn.conf.py`` (gthread workers, ``WEB_CONCURRENCY``
+of them, preload, access log: exactly what the Procfile runs), bound to 127.0.0.1 on a
 free port, with its output in a log file so a terminal never slows either side.
 """
 

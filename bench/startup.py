@@ -52,6 +52,9 @@ def _probe(folder: Path, database_url: str, what: str) -> dict:
 
 def measure(folder: Path, worst_case: Path, database_url: str) -> dict:
     """Load ``folder`` as start-up does; build the app from it; lint it; load ``worst_case``."""
+    from toneflow.store import migrate
+
+    migrate.upgrade(database_url)  # start-up refuses a store that was never migrated
     load = _probe(folder, database_url, "load")
     app = _probe(folder, database_url, "app")
     worst = _probe(worst_case, database_url, "load")

@@ -73,8 +73,8 @@ def server_env(tmp_path: Path, port: int, **settings: str) -> dict[str, str]:
 
 def start(tmp_path: Path, env: dict[str, str], port: int) -> subprocess.Popen:
     """gunicorn as the Procfile runs it, on 127.0.0.1:``port``; output to files in tmp_path."""
-    # The bind is given on the command line (it overrides gunicorn.conf.py, which binds
-    # 0.0.0.0:$PORT) so that the test server is reachable from this host only.
+    # The bind is given on the command line (it overrides gunicorn.conf.py's $HOST:$PORT)
+    # so that the test server is reachable from this host only, whatever HOST says.
     command = [str(GUNICORN), "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"]
     with (tmp_path / "stdout.log").open("wb") as out, (tmp_path / "stderr.log").open("wb") as err:
         return subprocess.Popen(

@@ -122,3 +122,65 @@ def test_a_bad_log_level_is_refused_naming_the_variable(monkeypatch, value):
 def test_log_levels_are_accepted_in_any_case(monkeypatch, value):
     monkeypatch.setenv("TONEFLOW_LOG_LEVEL", value)
     assert load_config()["LOG_LEVEL"] == value
+
+
+# --- the docs say what the code does ------------------------------------------------
+
+
+def _gunicorn_timeout() -> int:
+    import runpy
+    import sys
+
+    saved, hook = os.environ.get("PROMETHEUS_MULTIPROC_DIR"), sys.excepthook
+    settings = runpy.run_path(str(PROJECT_ROOT / "gunicorn.conf.py"))
+    sys.excepthook = hook  # the config sets its own
+    if settings["_OWN_METRICS_DIR"]:  # reading the file made a metrics folder: remove it
+        settings["on_exit"](None)
+    if saved is None:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    return settings["timeout"]
+
+
+def test_every_worker_timeout_the_docs_state_is_gunicorns():
+    import re
+
+    timeout = _gunicorn_timeout()
+    stated = [
+        int(seconds)
+        for page in ("docs/decisions.md", "docs/hardening.md", "docs/performance.md")
+        for seconds in re.findall(
+            r"(\d+) s (?:gunicorn )?worker timeout", (PROJECT_ROOT / page).read_text()
+        )
+    ]
+    assert stated and set(stated) == {timeout}
+
+
+def test_every_sqlite_busy_timeout_the_docs_state_is_the_default():
+    import re
+
+    from toneflow.store import engine
+
+    seconds = DEFAULTS["SQLITE_BUSY_TIMEOUT_MS"] / 1000
+    assert DEFAULTS["SQLITE_BUSY_TIMEOUT_MS"] == engine.SQLITE_BUSY_TIMEOUT_MS
+    texts = [engine.__doc__, (PROJECT_ROOT / "docs" / "decisions.md").read_text()]
+    stated = [
+        float(found)
+        for text in texts
+        for found in re.findall(r"(\d+(?:\.\d+)?) s busy timeout|`busy_timeout` (\d+) s", text)
+        for found in found
+        if found
+    ]
+    assert len(stated) >= 2 and set(stated) == {seconds}
+
+
+def test_version_is_toneflows_own():
+    from importlib.metadata import version
+
+    from click.testing import CliRunner
+
+    from toneflow.cli import cli
+
+    result = CliRunner().invoke(cli, ["--version"], prog_name="toneflow")
+    assert result.exit_code == 0
+    assert result.output == f"toneflow {version('toneflow')}\n"
+    assert "Flask" not in result.output

@@ -5,16 +5,20 @@ it recovers by itself when the store returns.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
 from support import SEED_WEBHOOK
+
+from toneflow.logs import configure_logging
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 #: Stopping PostgreSQL disturbs anything else using the server: only where asked (CI).
@@ -122,3 +126,78 @@ def test_postgresql_stopped_and_restarted(client_for):
         time.sleep(0.5)
     check_store_back(client, 12)
     assert json.loads(client.get("/api/calls/fault_12").data)["status"] == "completed"
+
+
+# --- the store's schema at start-up -------------------------------------------------
+
+
+def test_a_never_migrated_store_stops_start_up_naming_the_upgrade(app_config):
+    from app import create_app
+    from toneflow.store.migrate import StoreNotMigrated
+
+    with pytest.raises(StoreNotMigrated, match=r"never been migrated: run `toneflow db upgrade`"):
+        create_app(app_config)
+
+
+def test_a_store_behind_stops_start_up_naming_both_revisions(app_config):
+    from app import create_app
+    from toneflow.store import migrate
+
+    migrate.upgrade(app_config["DATABASE_URL"], "0001")
+    with pytest.raises(migrate.StoreNotMigrated) as caught:
+        create_app(app_config)
+    message = str(caught.value)
+    assert "'0001'" in message and f"behind '{migrate.head()}'" in message
+    assert "toneflow db upgrade" in message
+
+
+def test_a_store_at_a_revision_this_toneflow_does_not_know_stops_start_up(app_config):
+    import sqlalchemy as sa
+
+    from app import create_app
+    from toneflow.store import make_engine, migrate
+
+    migrate.upgrade(app_config["DATABASE_URL"])
+    engine = make_engine(app_config["DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(migrate.StoreNotMigrated, match="'9999', which this toneflow does not"):
+        create_app(app_config)
+
+
+def test_a_store_down_at_start_up_still_serves_answers_and_is_checked_again(
+    app_config, tmp_path, capsys
+):
+    """Down at start-up: logged loudly, answers served; back but behind: /healthz says
+    not_migrated and logs it; upgraded: ok. Nothing restarts in between."""
+    from app import create_app
+    from toneflow.store import migrate
+
+    database = tmp_path / "later.db"
+    database.mkdir()  # a folder where the file should be: SQLite cannot open it
+    url = f"sqlite:///{database}"
+    app = create_app({**app_config, "DATABASE_URL": url})
+    start_up = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    [down] = [e for e in start_up if e["event"] == "store_unreachable_at_start_up"]
+    assert down["level"] == "error"
+    client = app.test_client()
+    try:
+        assert client.get("/answer/minivoice/menu?call_id=early1").status_code == 200
+        health = client.get("/healthz")
+        assert (health.status_code, health.json["store"]) == (503, "unavailable")
+
+        database.rmdir()  # the store comes back, empty
+        with capture_logs() as logs:
+            behind = client.get("/healthz")
+        assert behind.status_code == 503
+        assert behind.json == {"status": "degraded", "store": "not_migrated", "flows": 4}
+        [loud] = [e for e in logs if e["event"] == "store_not_migrated"]
+        assert loud["log_level"] == "error" and "toneflow db upgrade" in loud["hint"]
+
+        migrate.upgrade(url)
+        assert client.get("/healthz").json == {"status": "ok", "store": "ok", "flows": 4}
+    finally:
+        app.extensions["toneflow.store"].dispose()
+        with contextlib.redirect_stdout(sys.__stdout__):  # not capsys's stream, closed next
+            configure_logging("json")

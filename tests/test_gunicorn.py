@@ -5,6 +5,10 @@ from __future__ import annotations
 import http.client
 import json
 import runpy
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 
@@ -144,6 +148,80 @@ def test_gunicorn_refuses_to_start_on_a_broken_flow_set(tmp_path):
     assert "unknown action 'speek'" in stdout + stderr
 
 
+def refused(tmp_path, **settings: str) -> tuple[int, str, str]:
+    """Start gunicorn with ``settings``, expecting it to refuse; its exit code and output."""
+    port = free_port()
+    process = start(tmp_path, server_env(tmp_path, port, **settings), port)
+    try:
+        returncode = process.wait(timeout=START_TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+    return (returncode, *output(tmp_path))
+
+
+REFUSAL = "toneflow: not starting (fix what is said above)"
+
+
+def test_a_broken_flow_set_prints_only_its_problems_and_the_refusal(tmp_path):
+    flows = ROOT / "tests" / "data" / "broken_flows"
+    returncode, stdout, stderr = refused(tmp_path, TONEFLOW_FLOWS_DIR=str(flows))
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    lines = stderr.splitlines()
+    assert lines[0] == "3 error(s) in the flow files:"
+    assert all(line.startswith(f"{flows / 'broken.yaml'}:") for line in lines[1:-1])
+    assert len(lines) == 6 and lines[-1] == REFUSAL
+
+
+def test_a_never_migrated_store_refuses_gunicorn_naming_the_upgrade(tmp_path):
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
+    returncode, stdout, stderr = refused(tmp_path, DATABASE_URL=fresh)
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    assert stderr.splitlines() == [
+        "the database has never been migrated: run `toneflow db upgrade` "
+        "(the Procfile's release: line does)",
+        REFUSAL,
+    ]
+
+
+def test_a_bad_setting_refuses_gunicorn_naming_it(tmp_path):
+    returncode, stdout, stderr = refused(tmp_path, TONEFLOW_MAX_DIGITS="0")
+    assert returncode != 0
+    assert "Traceback" not in stdout + stderr
+    assert stderr.splitlines() == [
+        "TONEFLOW_MAX_DIGITS must be a positive whole number, not 0",
+        REFUSAL,
+    ]
+
+
+def test_a_store_down_at_start_up_does_not_stop_gunicorn_serving_answers(tmp_path):
+    port = free_port()
+    down = "postgresql+psycopg://toneflow@127.0.0.1:1/calls"  # nothing listens on port 1
+    process = start(tmp_path, server_env(tmp_path, port, DATABASE_URL=down), port)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            assert process.poll() is None, output(tmp_path)
+            try:
+                status, _, body = get(port, "/answer/minivoice/menu?call_id=down1")
+                break
+            except OSError:
+                assert time.monotonic() < deadline, output(tmp_path)
+                time.sleep(0.1)
+        assert status == 200 and json.loads(body)["actions"]
+        with pytest.raises(urllib.error.HTTPError) as health:
+            get(port, "/healthz")
+        assert health.value.code == 503
+        assert json.loads(health.value.read())["store"] == "unavailable"
+    finally:
+        stop(process)
+    stdout, _ = output(tmp_path)
+    assert '"event": "store_unreachable_at_start_up"' in stdout
+
+
 def read_config(monkeypatch, tmp_path) -> dict:
     """gunicorn.conf.py's settings, read in this process without changing its environment.
 
@@ -151,6 +229,7 @@ def read_config(monkeypatch, tmp_path) -> dict:
     monkeypatch takes it back, so later servers and commands do not share this one.
     """
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # the config sets its own
     return runpy.run_path(str(ROOT / "gunicorn.conf.py"))
 
 
@@ -159,7 +238,7 @@ def test_the_gunicorn_config_reads_port_and_web_concurrency(monkeypatch, tmp_pat
     monkeypatch.setenv("WEB_CONCURRENCY", "3")
     monkeypatch.delenv("TONEFLOW_LOG_FORMAT", raising=False)
     settings = read_config(monkeypatch, tmp_path)
-    assert settings["bind"] == "0.0.0.0:5123"
+    assert settings["bind"] == "127.0.0.1:5123"
     assert settings["workers"] == 3
     assert settings["preload_app"] is True  # a broken flow set stops the master
     assert settings["accesslog"] == "-"
@@ -170,8 +249,24 @@ def test_the_gunicorn_config_defaults_to_port_8000(monkeypatch, tmp_path):
     monkeypatch.delenv("PORT", raising=False)
     monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
     settings = read_config(monkeypatch, tmp_path)
-    assert settings["bind"] == "0.0.0.0:8000"
+    assert settings["bind"] == "127.0.0.1:8000"
     assert settings["workers"] >= 2
+    assert (settings["worker_class"], settings["threads"]) == ("gthread", 16)
+
+
+def test_the_gunicorn_config_binds_every_interface_only_when_told(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOST", "0.0.0.0")
+    monkeypatch.setenv("PORT", "5124")
+    assert read_config(monkeypatch, tmp_path)["bind"] == "0.0.0.0:5124"
+
+
+def test_make_run_binds_this_machine_unless_told():
+    def dry_run(*variables: str) -> str:
+        command = ["make", "-n", "-C", str(ROOT), "run", *variables]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    assert "HOST=127.0.0.1 PORT=8000 .venv/bin/gunicorn" in dry_run()
+    assert "HOST=0.0.0.0 PORT=8000 .venv/bin/gunicorn" in dry_run("HOST=0.0.0.0")
 
 
 def test_the_procfile_runs_migrations_and_gunicorn_with_this_config():
@@ -179,4 +274,5 @@ def test_the_procfile_runs_migrations_and_gunicorn_with_this_config():
         line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line
     )
     assert procfile["release"] == "toneflow db upgrade"
-    assert procfile["web"] == "gunicorn -c gunicorn.conf.py 'app:create_app()'"
+    # A platform routes to the dyno's interface, not to its loopback.
+    assert procfile["web"] == "HOST=0.0.0.0 gunicorn -c gunicorn.conf.py 'app:create_app()'"

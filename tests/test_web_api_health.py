@@ -386,3 +386,15 @@ def test_a_chunked_body_over_the_limit_is_413_with_the_error_shape(client_for):
     )
     message = assert_error_shape(response, 413, "payload_too_large")
     assert "1000" in message
+
+
+def test_healthz_tells_a_store_not_migrated_from_one_that_is_down(app, client, broken_store):
+    with app.extensions["toneflow.store"].begin() as conn:
+        conn.execute(sa.text("delete from alembic_version"))
+    behind = client.get("/healthz")
+    assert behind.status_code == 503
+    assert behind.json == {"status": "degraded", "store": "not_migrated", "flows": 4}
+    broken_store()
+    down = client.get("/healthz")
+    assert down.status_code == 503
+    assert down.json == {"status": "degraded", "store": "unavailable", "flows": 4}

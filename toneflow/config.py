@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "REDACT_NUMBERS": False,  # 1: store and show phone numbers masked but the last 4 digits
     "SECRET_KEY": None,  # signs support sessions; random per start when unset
     "SESSION_IDLE_MINUTES": 30,  # a support session ends after this long without a request
+    "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
@@ -62,6 +63,7 @@ def _check(config: dict[str, Any]) -> None:
         value = config[name]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ConfigError(f"TONEFLOW_{name} must be a positive whole number, not {value!r}")
+    _check_whole_number(config, "PROXY_HOPS", least=0)
     for name in ("SIGN_ANSWERS", "RELOAD", "REDACT_NUMBERS"):
         if config[name] not in (True, False, 0, 1):
             raise ConfigError(f"TONEFLOW_{name} must be 1 or 0")
@@ -78,4 +80,12 @@ def _check(config: dict[str, Any]) -> None:
     if not isinstance(level, str) or level.lower() not in LOG_LEVELS:
         raise ConfigError(
             f"TONEFLOW_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {level!r}"
+        )
+
+
+def _check_whole_number(config: dict[str, Any], name: str, *, least: int) -> None:
+    value = config[name]
+    if isinstance(value, bool) or not isinstance(value, int) or value < least:
+        raise ConfigError(
+            f"TONEFLOW_{name} must be a whole number of at least {least}, not {value!r}"
         )

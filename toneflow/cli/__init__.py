@@ -21,9 +21,14 @@ from toneflow.cli.webhooks import webhooks
 
 
 def _create_app():
-    from app import create_app
+    """The app for ``toneflow run``/``shell``/``routes``: a refusal is its message, exit 2."""
+    from app import REFUSALS, create_app, refusal_text
 
-    return create_app()
+    try:
+        return create_app()
+    except REFUSALS as err:
+        click.echo(refusal_text(err), err=True)
+        raise SystemExit(2) from None
 
 
 class ToneflowGroup(FlaskGroup):
@@ -42,7 +47,15 @@ class ToneflowGroup(FlaskGroup):
         return click.Group.list_commands(self, ctx)
 
 
-cli = ToneflowGroup(create_app=_create_app, help="toneflow: YAML call flows served as answer_url.")
+cli = ToneflowGroup(
+    create_app=_create_app,
+    # Flask's own --version prints Python, Flask and Werkzeug; toneflow's says toneflow's.
+    add_version_option=False,
+    help="toneflow: YAML call flows served as answer_url.",
+)
+cli = click.version_option(
+    package_name="toneflow", prog_name="toneflow", message="%(prog)s %(version)s"
+)(cli)
 for command in (calls, db, dtmf, flowtest, lint, schema, tokens, users, webhooks):
     cli.add_command(command)
 

@@ -6,11 +6,12 @@ data nor fail with "database is locked". Both promises depend on connection sett
 rather than on the queries, so they live here, in one place:
 
 * SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a commit is on
-  disk before it returns), a 5 s busy timeout, foreign keys on, and SQLAlchemy rather
-  than the ``sqlite3`` module deciding when a transaction begins. Write transactions
-  start with ``BEGIN IMMEDIATE``, so a writer takes the write lock up front and waits
-  for it under the busy timeout, instead of failing at once when a read lock cannot be
-  upgraded. Reads (see :func:`reading`) start with a plain deferred ``BEGIN``.
+  disk before it returns), a 2 s busy timeout (``TONEFLOW_SQLITE_BUSY_TIMEOUT_MS``),
+  foreign keys on, and SQLAlchemy rather than the ``sqlite3`` module deciding when a
+  transaction begins. Write transactions start with ``BEGIN IMMEDIATE``, so a writer
+  takes the write lock up front and waits for it under the busy timeout, instead of
+  failing at once when a read lock cannot be upgraded. Reads (see :func:`reading`)
+  start with a plain deferred ``BEGIN``.
 * PostgreSQL (psycopg 3): ``pool_pre_ping`` so a connection dropped by the server or a
   failover is replaced instead of failing a request.
 
@@ -38,6 +39,10 @@ SQLITE_BUSY_TIMEOUT_MS = 2000
 _READ_ONLY = "toneflow_read_only"
 
 
+class UnsupportedDatabase(ValueError):
+    """A database URL toneflow cannot use: start-up refuses it, naming the scheme."""
+
+
 def normalize_url(url: str | URL) -> URL:
     """Parse a database URL, mapping bare PostgreSQL schemes to the psycopg 3 driver.
 
@@ -59,7 +64,7 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     if backend == "postgresql":
         # A stopped server must fail a request quickly, not hang it past the answer budget.
         return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 2})
-    raise ValueError(
+    raise UnsupportedDatabase(
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
     )
 
@@ -83,7 +88,9 @@ def reading(engine: Engine) -> Iterator[Connection]:
 
 def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.get_driver_name() != "pysqlite":
-        raise ValueError(f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path")
+        raise UnsupportedDatabase(
+            f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path"
+        )
     _create_parent_folder(url)
     engine = sa.create_engine(url)
 

@@ -7,9 +7,11 @@ import uuid
 
 import structlog
 from flask import Flask, Response, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.sansio.utils import host_is_trusted
 
 from toneflow.web import answer, api, events, health, metrics, openapi, reload, support
-from toneflow.web.errors import register_error_handlers
+from toneflow.web.errors import ApiError, register_error_handlers
 from toneflow.web.limits import BodyLimit
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -31,6 +33,19 @@ def _bind_request_context() -> None:
     structlog.contextvars.bind_contextvars(request_id=request_id)
 
 
+def _refuse_a_bad_host() -> None:
+    """A ``Host`` that is not a host name (with an optional port) is a 400, never a URL.
+
+    Werkzeug's own check (``host_is_trusted``, with no list: only the characters and the
+    port) is used; left alone, Werkzeug treats such a host as empty and answers would
+    carry redirect URLs like ``http:///answer/…``. Behind trusted proxies this checks
+    what ``X-Forwarded-Host`` made of it.
+    """
+    host = request.environ.get("HTTP_HOST")
+    if host is not None and not host_is_trusted(host):
+        raise ApiError(400, "invalid_request", "the Host header is not a valid host name")
+
+
 def _send_request_id(response: Response) -> Response:
     response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     return response
@@ -38,12 +53,20 @@ def _send_request_id(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.before_request(_bind_request_context)
+    app.before_request(_refuse_a_bad_host)
     app.after_request(_send_request_id)
     reload.init_app(app)
     for blueprint in (answer.bp, events.bp, api.bp, health.bp, metrics.bp, openapi.bp):
         app.register_blueprint(blueprint)
     support.init_app(app)
     register_error_handlers(app)
+    hops = app.config["PROXY_HOPS"]
+    if hops:
+        # Only headers set by the configured number of proxies count; with none, a
+        # client's X-Forwarded-* headers are ignored (gunicorn.conf.py ignores them too).
+        app.wsgi_app = ProxyFix(
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops
+        )
     app.wsgi_app = BodyLimit(
         app.wsgi_app, app.config["MAX_CONTENT_LENGTH"], request_id=choose_request_id
     )

@@ -11,6 +11,8 @@ from toneflow.web.signatures import environ_answer_content
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"
 SIGNATURES = "toneflow.signatures"
+#: The store's last known state ("ok", "not_migrated", "unavailable"), per process.
+STORE_STATE = "toneflow.store_state"
 
 
 def flows() -> FlowSet:
