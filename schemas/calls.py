@@ -1,8 +1,9 @@
 """The call log's wire contracts: list query arguments, and the record and page shapes.
 
 ``CallListArgsSchema`` validates ``GET /api/calls`` (and the support page's filter
-form) and builds a :class:`~toneflow.store.CallFilter`; the others describe responses
-in ``/openapi.json``. The record is the contract's ``GET /api/calls/<call_id>`` shape.
+form) and builds a :class:`~toneflow.store.CallFilter`; ``CallLookupArgsSchema``
+validates ``GET /api/call?id=``; the others describe responses in ``/openapi.json``. The record is
+the contract's ``GET /api/calls/<call_id>`` shape.
 """
 
 from __future__ import annotations
@@ -14,11 +15,22 @@ from marshmallow import fields, post_load, validate
 
 from schemas.base import Schema
 from schemas.events import _representable_in_utc
+from schemas.fields import CALL_ID_MAX
 from schemas.text import StoredText
 from toneflow.store.calls import OUTCOME_KINDS
 from toneflow.store.queries import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
 
 NAME = validate.Length(1, 128)
+
+
+class CallLookupArgsSchema(Schema):
+    """Query arguments of ``/api/call``: just the call id, for ids a path cannot carry."""
+
+    id = StoredText(
+        required=True,
+        validate=validate.Length(1, CALL_ID_MAX),
+        metadata={"description": "the call id, exactly as the platform sent it"},
+    )
 
 
 class CallListArgsSchema(Schema):

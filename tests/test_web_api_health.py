@@ -43,7 +43,7 @@ ANSWER_KEYS = [
     "status",
     "error_reason",
 ]
-EVENT_KEYS = ["received_at", "webhook_id", "event", "created_at", "body"]
+EVENT_KEYS = ["received_at", "webhook_id", "event", "created_at", "future_dated", "body"]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 GENERATED_ID = re.compile(r"^[0-9a-f]{32}$")
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, request
 
-from schemas.calls import CallListArgsSchema
+from schemas.calls import CallListArgsSchema, CallLookupArgsSchema
 from toneflow.logs import get_logger
 from toneflow.store import InvalidCursor, get_call, list_calls
 from toneflow.store.access import check_token
@@ -22,6 +22,7 @@ from toneflow.web.state import store
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = get_logger(__name__)
 LIST_ARGS = CallListArgsSchema()
+LOOKUP_ARGS = CallLookupArgsSchema()
 
 
 class Unauthorized(ApiError):
@@ -65,10 +66,7 @@ def call_detail(call_id: str) -> dict:
 @bp.get("/call")
 def call_by_query() -> dict:
     """``/api/call?id=…``: the same record, for any call id."""
-    call_id = request.args.get("id")
-    if not call_id:
-        raise ApiError(400, "invalid_request", "id: give the call id, e.g. /api/call?id=c1")
-    return _record(call_id)
+    return _record(LOOKUP_ARGS.load(request.args.to_dict())["id"])
 
 
 def _record(call_id: str) -> dict:

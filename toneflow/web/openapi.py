@@ -18,7 +18,7 @@ from marshmallow import fields
 
 from schemas.answer import CALL_PARAMETERS, DIGITS_PARAMETERS, AnswerRequestSchema
 from schemas.base import Schema
-from schemas.calls import CallListArgsSchema, CallPageSchema, CallRecordSchema
+from schemas.calls import CallListArgsSchema, CallLookupArgsSchema, CallPageSchema, CallRecordSchema
 from schemas.errors import ErrorSchema
 from schemas.events import EventSchema
 from schemas.minivoice import MiniVoiceAnswerSchema
@@ -255,13 +255,7 @@ def _api_paths(spec: APISpec) -> None:
             "get": {
                 **secured,
                 "summary": "one call's record, for any call id (one with '..' or '//' too)",
-                "parameters": [
-                    {
-                        **_query("id", "the call id"),
-                        "required": True,
-                        "schema": {"type": "string", "minLength": 1},
-                    }
-                ],
+                "parameters": [{"in": "query", "schema": CallLookupArgsSchema}],
                 "responses": {
                     200: _json("CallRecord", "the record"),
                     **_errors(400, 401, 404, 405, 503),
@@ -281,13 +275,3 @@ def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
 
 def _path_param(name: str) -> dict[str, Any]:
     return {"in": "path", "name": name, "required": True, "schema": {"type": "string"}}
-
-
-def _query(name: str, description: str) -> dict[str, Any]:
-    return {
-        "in": "query",
-        "name": name,
-        "required": False,
-        "description": description,
-        "schema": {"type": "string"},
-    }
