@@ -3,7 +3,7 @@
 Platforms fetch answer_url with GET (query string), POST JSON, or POST form (Ozeki).
 :func:`normalise` maps them all onto ``call``/``input``/``variables`` by the contract's
 table; :class:`AnswerRequestSchema` validates the result and builds an
-:class:`~toneflow.answer.AnswerRequest`.
+:class:`~toneflow.request.AnswerRequest`.
 """
 
 from __future__ import annotations
@@ -14,18 +14,10 @@ from marshmallow import ValidationError, fields
 
 from schemas.base import Schema
 from schemas.fields import CallId, PhoneNumber, PlatformText
-from toneflow.answer import AnswerRequest
+from toneflow.request import CALL_FIELDS, DIGITS_PARAMETERS, AnswerRequest
 
 #: Model field → parameter names that carry it, first found wins (then the JSON body).
-CALL_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "id": ("call_id", "CallId"),
-    "from": ("from", "Caller"),
-    "to": ("to", "Callee"),
-    "direction": ("direction",),
-    "customer_id": ("customer_id",),
-    "application_id": ("application_id",),
-}
-DIGITS_PARAMETERS = ("digits", "Digits", "DtmfDigits")
+CALL_PARAMETERS: dict[str, tuple[str, ...]] = {f.name: f.parameters for f in CALL_FIELDS}
 NAMED_PARAMETERS = frozenset(
     {name for names in CALL_PARAMETERS.values() for name in names} | set(DIGITS_PARAMETERS)
 )
@@ -68,8 +60,6 @@ def _section(body: dict[str, Any], name: str) -> dict[str, Any]:
     return value
 
 
-#: Model field -> attribute of the flat schema, for the ``call`` section.
-CALL_FIELDS = ("id", "from", "to", "direction", "customer_id", "application_id")
 SECTIONS = ("call", "input")
 
 
@@ -124,7 +114,7 @@ class AnswerRequestSchema(Schema):
         except ValidationError as err:
             raise ValidationError(_nest(err.messages)) from err
         return AnswerRequest(
-            call={name: loaded[f"call_{name}"] for name in CALL_FIELDS if f"call_{name}" in loaded},
+            call={f.name: loaded[key] for f in CALL_FIELDS if (key := f"call_{f.name}") in loaded},
             digits=loaded.get("input_digits"),
             variables=loaded["variables"],
         )

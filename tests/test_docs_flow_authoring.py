@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from toneflow.answer import AnswerRequest, answer
+from toneflow.answer import answer
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
+from toneflow.request import AnswerRequest
 
 GUIDE = Path(__file__).resolve().parent.parent / "docs" / "flow-authoring.md"
 BLOCK = re.compile(r"```(\w+)\n(.*?)```", re.DOTALL)

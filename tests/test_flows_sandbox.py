@@ -11,11 +11,12 @@ from hypothesis import strategies as st
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from toneflow.answer import AnswerRequest, answer
+from toneflow.answer import answer
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
 from toneflow.flows.sandbox import MAX_TEMPLATE_RESULT, TemplateLimitError
 from toneflow.flows.templates import RENDER_FAILURES, TemplateProblem, compile_template
+from toneflow.request import AnswerRequest
 
 BOMBS = [
     "{{ 'x' * 10**10 }}",

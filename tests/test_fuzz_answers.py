@@ -21,9 +21,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.minivoice import MiniVoiceAnswerSchema
-from toneflow.answer import AnswerFailed, AnswerRequest, answer
+from toneflow.answer import AnswerFailed, answer
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
+from toneflow.request import AnswerRequest
 
 EXAMPLES = int(os.environ.get("TONEFLOW_FUZZ_EXAMPLES", "300"))
 OZML_ELEMENTS = {

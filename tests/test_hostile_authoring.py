@@ -20,11 +20,12 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from toneflow.answer import AnswerFailed, AnswerRequest, answer
+from toneflow.answer import AnswerFailed, answer
 from toneflow.cli import cli
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
 from toneflow.flows.templates import compile_template, render_template
+from toneflow.request import AnswerRequest
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,11 +8,12 @@ from textwrap import dedent
 
 import pytest
 
-from toneflow.answer import AnswerRequest, answer
+from toneflow.answer import answer
 from toneflow.flows import model
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
 from toneflow.render import RenderError, minivoice, ozml
+from toneflow.request import AnswerRequest
 
 DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 

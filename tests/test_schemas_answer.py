@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from marshmallow import ValidationError
 
 from schemas.answer import NAMED_PARAMETERS, AnswerRequestSchema, normalise
-from toneflow.answer import AnswerRequest
+from toneflow.request import AnswerRequest
 
 
 def load(params: dict | None = None, body: dict | None = None) -> AnswerRequest:

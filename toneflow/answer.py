@@ -1,6 +1,6 @@
 """Answer one request: find the step, decide switches, render templates, fall back.
 
-Pure: no Flask, no SQL. The web layer hands in a normalised :class:`AnswerRequest`
+Pure: no Flask, no SQL. The web layer hands in a normalised :class:`~toneflow.request.AnswerRequest`
 and gets back an :class:`Answer` holding the exact bytes to send, or an exception that
 maps to a documented error. Static steps are rendered once and reused.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import UndefinedError
@@ -21,6 +21,7 @@ from toneflow.flows import model
 from toneflow.flows.registry import FlowSet
 from toneflow.flows.templates import RENDER_FAILURES, render_failure
 from toneflow.render import RenderError, minivoice, ozml
+from toneflow.request import AnswerRequest
 
 RENDERERS = {"minivoice": minivoice, "ozml": ozml}
 DIALECTS = tuple(RENDERERS)
@@ -28,37 +29,6 @@ DIALECTS = tuple(RENDERERS)
 MAX_SWITCH_HOPS = 16
 #: Distinct public base URLs a static step keeps bodies for (the Host header is the client's).
 MAX_CACHED_BASES = 8
-
-
-@dataclass(frozen=True)
-class AnswerRequest:
-    """What a platform told us, in one shape whatever it sent (GET, JSON or form).
-
-    ``call`` holds only the fields the platform gave, so a template naming a missing one
-    fails loudly instead of rendering "None".
-    """
-
-    call: dict[str, str] = field(default_factory=dict)
-    digits: str | None = None
-    variables: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def call_id(self) -> str | None:
-        return self.call.get("id")
-
-    def context(self, flow: model.Flow) -> dict[str, Any]:
-        """The template context: ``call``, ``variables``, ``input``, ``vars``."""
-        given_input = {} if self.digits is None else {"digits": self.digits}
-        return {
-            "call": self.call,
-            "variables": self.variables,
-            "input": given_input,
-            "vars": flow.vars,
-        }
-
-    def as_dict(self) -> dict[str, Any]:
-        """The normalised request, as recorded on the call's timeline."""
-        return {"call": self.call, "input": {"digits": self.digits}, "variables": self.variables}
 
 
 @dataclass(frozen=True)
@@ -156,7 +126,7 @@ def prerender(flows: FlowSet, base_url: str) -> int:
 def _serve(
     flow: model.Flow, name: str, dialect: str, request: AnswerRequest, base_url: str
 ) -> Answer:
-    context = request.context(flow)
+    context = request.context(flow.vars)
     step = _decide(flow, flow.steps[name], context)
     body = _body(flow, step, dialect, base_url, context)
     return Answer(flow=flow, step=step.name, dialect=dialect, body=body, terminal=step.terminal)

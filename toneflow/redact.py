@@ -20,10 +20,12 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from toneflow.request import NUMBER_FIELDS
+
 KEEP_DIGITS = 4
 MASK = "*"
 #: Keys of a request's or an event's ``call`` object that hold phone numbers.
-NUMBER_KEYS = ("from", "to")
+NUMBER_KEYS = NUMBER_FIELDS
 #: How many digits a phone number has: ITU-T E.164 allows at most 15; 7 is a local number.
 PHONE_DIGITS = range(7, 16)
 #: The characters a written phone number is made of: an optional leading ``+``, then

@@ -37,6 +37,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from toneflow.redact import mask_answer, mask_document, mask_number, mask_record
+from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS
 from toneflow.store.engine import reading
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers, calls, events
 from toneflow.store.writes import params, statements
@@ -46,16 +47,8 @@ COMPLETED_STATUS = "completed"
 #: How far ahead of its receipt an event's ``created_at`` may be and still be believed.
 FUTURE_SKEW = timedelta(minutes=5)
 
-#: The call row's columns that hold phone numbers.
-NUMBER_COLUMNS = ("from_number", "to_number")
 # Event "call" fields copied onto the call row -> the column they fill.
-_EVENT_CALL_FIELDS = {
-    "direction": "direction",
-    "from": "from_number",
-    "to": "to_number",
-    "customer_id": "customer_id",
-    "application_id": "application_id",
-}
+_EVENT_CALL_FIELDS = {f.name: f.column for f in DETAIL_FIELDS}
 
 
 @dataclass(frozen=True)

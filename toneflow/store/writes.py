@@ -23,10 +23,11 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from toneflow.request import DETAIL_FIELDS
 from toneflow.store.tables import answers, calls, events
 
 #: Call fields both answers and events may fill in (only while still NULL).
-CALL_FIELDS = ("direction", "from_number", "to_number", "customer_id", "application_id")
+CALL_FIELDS = tuple(f.column for f in DETAIL_FIELDS)
 
 
 class Statements(NamedTuple):
