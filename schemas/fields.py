@@ -12,13 +12,14 @@ from marshmallow import ValidationError, fields, validate
 
 from schemas.base import AtCharacter
 from schemas.text import StoredText
-from toneflow import dtmf
+from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
 from toneflow.flows.templates import TemplateProblem, compile_template
 
 #: The configured ``TONEFLOW_MAX_DIGITS``. A contextvar, marshmallow 4's replacement for
 #: schema context, set by whoever loads a flow or renders a step (see :func:`digit_limit`).
-MAX_DIGITS: ContextVar[int] = ContextVar("max_digits", default=dtmf.DEFAULT_MAX_DIGITS)
+MAX_DIGITS: ContextVar[int] = ContextVar("max_digits", default=DEFAULT_MAX_DIGITS)
 #: A step name written as a template: steps are chosen per call by a switch, not by text.
 TEMPLATED_NAME = "a step name cannot be a template: use a switch step to choose the step per call"
 #: ``2s``, ``1.5 s``, ``500ms``: a duration written with its unit.
@@ -126,13 +127,13 @@ class WholeNumber(fields.Integer):
 
 
 class Digits(fields.String):
-    """A MiniVoice digits string; the rule itself lives in :mod:`toneflow.dtmf`."""
+    """A MiniVoice digits string; the rule itself lives in :mod:`toneflow.dtmf.parsing`."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs)
         try:
-            dtmf.parse(text, "minivoice", max_length=MAX_DIGITS.get())
-        except dtmf.DtmfError as err:
+            parse(text, "minivoice", max_length=MAX_DIGITS.get())
+        except DtmfError as err:
             message = str(err) if err.position is None else AtCharacter(str(err), err.position)
             raise ValidationError(message) from err
         return text

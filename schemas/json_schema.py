@@ -20,7 +20,8 @@ from marshmallow import fields, validate
 
 from schemas import flow
 from schemas.fields import Digits, KeyName, Name, NamedMapping, Templatable
-from toneflow import dtmf
+from toneflow.dtmf.dialects import characters
+from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS
 from toneflow.flows.model import NAME_PATTERN
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -60,7 +61,7 @@ class _Generator:
         if isinstance(field, Digits):
             return {
                 "type": "string",
-                "pattern": f"^{_char_class(dtmf.characters('minivoice'))}+$",
+                "pattern": f"^{_char_class(characters('minivoice'))}+$",
                 "maxLength": self.max_digits,
             }
         if isinstance(field, Name | KeyName):
@@ -174,7 +175,7 @@ def _validators(field: fields.Field) -> list[Any]:
     return [rule for rule in rules if isinstance(rule, validate.Validator)]
 
 
-def flow_json_schema(*, max_digits: int = dtmf.DEFAULT_MAX_DIGITS) -> dict[str, Any]:
+def flow_json_schema(*, max_digits: int = DEFAULT_MAX_DIGITS) -> dict[str, Any]:
     """The JSON Schema of a flow file, for ``TONEFLOW_MAX_DIGITS`` = ``max_digits``."""
     generator = _Generator(max_digits)
     body = generator.schema(flow.FlowFileSchema())

@@ -7,8 +7,12 @@ import xml.etree.ElementTree as ET
 from textwrap import dedent
 
 import pytest
+from dtmf_cases import keys_of
 
 from toneflow.answer import answer
+from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.ozml_timing import OzmlDelay, OzmlKeys, ozml_segments
+from toneflow.dtmf.parsing import parse
 from toneflow.flows import model
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
@@ -382,3 +386,66 @@ def test_every_action_of_a_flow_as_ozml(all_actions):
     )
     end = answer(all_actions, "f", "end", "ozml", AnswerRequest(), "https://tf.test")
     assert end.body == DECLARATION + b"<Response><Hangup></Hangup></Response>"
+
+
+# --- DTMF as OzML elements (the groups come from toneflow.dtmf.ozml_timing) ----------------
+
+
+def to_ozml(text: str, dialect: str, *, round_up: bool = False) -> str:
+    """``text`` re-spelled as OzML, as ``toneflow dtmf convert --to ozml`` prints it."""
+    return ozml.dtmf_fragment(parse(text, dialect), round_up=round_up, source=text)
+
+
+def fragment(xml_text: str) -> list[ET.Element]:
+    return list(ET.fromstring(f"<Response>{xml_text}</Response>"))
+
+
+@pytest.mark.parametrize("keys", ["123", "321", "01234"])
+def test_ozml_seed_keys_parse_and_render_as_send_dtmf(keys):
+    seq = parse(keys, "ozml")
+    assert keys_of(seq) == keys
+    (element,) = fragment(ozml.dtmf_fragment(seq))
+    assert element.tag == "SendDTMF"
+    assert element.attrib == {"Party": "callee", "Keys": keys}
+
+
+def test_ozml_seed_element_for_the_caller():
+    (element,) = ozml.dtmf_elements(ozml_segments(parse("123", "ozml")), "caller")
+    assert ET.tostring(element, encoding="unicode") == '<SendDTMF Party="caller" Keys="123" />'
+
+
+def test_render_to_ozml_is_an_xml_fragment_and_exact_unless_rounding_up():
+    elements = fragment(ozml.dtmf_fragment(parse("QQ12Q3", "vicidial")))
+    assert [(e.tag, e.text, e.get("Keys")) for e in elements] == [
+        ("Delay", "2", None),
+        ("SendDTMF", None, "12"),
+        ("Delay", "1", None),
+        ("SendDTMF", None, "3"),
+    ]
+    with pytest.raises(DtmfError) as caught:
+        to_ozml("1w2", "minivoice")
+    assert caught.value.position == 2
+    with pytest.raises(DtmfError) as caught:
+        to_ozml("1wA", "minivoice")
+    assert (caught.value.char, caught.value.position) == ("w", 2)  # the first problem
+    with pytest.raises(DtmfError) as caught:
+        to_ozml("1wA", "minivoice", round_up=True)
+    assert (caught.value.char, caught.value.position) == ("A", 3)
+    elements = fragment(to_ozml("1w2", "minivoice", round_up=True))
+    assert [e.text for e in elements if e.tag == "Delay"] == ["1"]
+
+
+def test_ozml_elements_are_built_with_elementtree_and_escape_values():
+    elements = ozml.dtmf_elements([OzmlDelay(3, 2100, 1), OzmlKeys("12#", 2)], "all")
+    assert [ET.tostring(e, encoding="unicode") for e in elements] == [
+        "<Delay>3</Delay>",
+        '<SendDTMF Party="all" Keys="12#" />',
+    ]
+    # whatever reaches Keys is escaped by the library, never pasted in
+    (element,) = ozml.dtmf_elements([OzmlKeys('"/><x', 1)], "callee")
+    assert ET.fromstring(ET.tostring(element)).get("Keys") == '"/><x'
+
+
+def test_ozml_elements_refuse_an_unknown_party():
+    with pytest.raises(ValueError, match="party"):
+        ozml.dtmf_elements([OzmlKeys("1", 1)], "everyone")

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Config
 
-from toneflow.dtmf import DEFAULT_MAX_DIGITS
+from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS
 from toneflow.webhook_secrets import SecretError, parse_secrets
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

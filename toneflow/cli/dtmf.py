@@ -1,7 +1,8 @@
 """``toneflow dtmf``: convert, time and check DTMF sequences from the command line.
 
-A thin shell over ``toneflow.dtmf``: no Flask app context is needed, so support
-staff can answer "what will the far end hear?" without a server or a database.
+A thin shell over :mod:`toneflow.dtmf` (and :mod:`toneflow.render.ozml` for OzML's
+XML): no Flask app context is needed, so support staff can answer "what will the far
+end hear?" without a server or a database.
 """
 
 from __future__ import annotations
@@ -16,24 +17,19 @@ from marshmallow import ValidationError
 
 from schemas.base import first_message
 from toneflow.config import load_config
-from toneflow.dtmf import (
-    DEFAULT_MAX_DIGITS,
-    DIALECTS,
-    DtmfError,
-    Pause,
-    Timeline,
-    TimelineWarning,
-    convert,
-    parse,
-    render,
-    timeline,
-)
+from toneflow.dtmf.dialects import DIGIT_DIALECTS
+from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
+from toneflow.dtmf.spelling import render
+from toneflow.dtmf.timeline import Timeline, TimelineWarning, timeline
+from toneflow.dtmf.tokens import Pause, Token
 from toneflow.flows.compile import compile_file
 from toneflow.flows.model import Flow, SendDigits, TemplateSource
 from toneflow.flows.registry import flow_files
 from toneflow.flows.templates import RENDER_FAILURES, render_failure, unset_path
+from toneflow.render.ozml import dtmf_fragment
 
-_DIALECT = click.Choice(DIALECTS)
+_DIALECT = click.Choice(DIGIT_DIALECTS)
 _MS = click.IntRange(min=0)
 
 
@@ -41,6 +37,15 @@ def _fail(error: ValueError) -> NoReturn:
     """Report a rule the input breaks on stderr and exit 1, as scripts expect."""
     click.echo(f"error: {error}", err=True)
     raise click.exceptions.Exit(1)
+
+
+def _write(
+    seq: tuple[Token, ...], dialect: str, *, round_up: bool, source: str | None = None
+) -> str:
+    """``seq`` in ``dialect``: text, or for OzML the XML fragment ``render/`` builds."""
+    if dialect == "ozml":
+        return dtmf_fragment(seq, round_up=round_up, source=source)
+    return render(seq, dialect, round_up=round_up, source=source)
 
 
 def _echo_warnings(warnings: tuple[TimelineWarning, ...]) -> None:
@@ -66,7 +71,8 @@ def dtmf() -> None:
 def convert_command(text: str, from_dialect: str, to_dialect: str, round_up: bool) -> None:
     """Print TEXT re-spelled in another dialect, or fail naming the character."""
     try:
-        click.echo(convert(text, from_dialect, to_dialect, round_up=round_up))
+        seq = parse(text, from_dialect)
+        click.echo(_write(seq, to_dialect, round_up=round_up, source=text))
     except DtmfError as error:
         _fail(error)
 
@@ -165,7 +171,7 @@ def export_command(
                 if pause
                 else parse(digits, "minivoice")
             )
-            click.echo(f"action {index}: {render(sequence, to_dialect, round_up=round_up)}")
+            click.echo(f"action {index}: {_write(sequence, to_dialect, round_up=round_up)}")
         except (DtmfError, ValidationError) as error:
             _fail(ValueError(f"action {index}: {first_message(getattr(error, 'messages', error))}"))
         except RENDER_FAILURES as error:

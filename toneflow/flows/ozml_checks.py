@@ -3,7 +3,7 @@
 Any step may be fetched as OzML (the dialect is in the URL), and OzML is narrower than
 MiniVoice: ``Keys`` has no ``A-D``, and silence is whole seconds. These are warnings,
 not errors: the flow is right for MiniVoice. The rules themselves live in
-:mod:`toneflow.dtmf`; this module only finds where in a flow they apply.
+:mod:`toneflow.dtmf.ozml_timing`; this module only finds where in a flow they apply.
 """
 
 from __future__ import annotations
@@ -11,7 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from toneflow import dtmf
+from toneflow.dtmf.ozml_timing import rounding_notes, whole_seconds
+from toneflow.dtmf.parsing import parse
+from toneflow.dtmf.spelling import unsendable
 from toneflow.flows import model
 from toneflow.flows.source import Path
 
@@ -42,8 +44,8 @@ def _digit_notes(action: model.SendDigits, path: Path) -> Iterator[Note]:
     if not isinstance(action.digits, str):
         return  # rendered per request: checked then, when it is served
     digits_path = (*path, "digits")
-    sequence = dtmf.parse(action.digits, "minivoice")
-    for err in dtmf.unsendable(sequence, "ozml"):
+    sequence = parse(action.digits, "minivoice")
+    for err in unsendable(sequence, "ozml"):
         yield Note(
             digits_path,
             f"{err}: served as OzML, this step fails",
@@ -52,7 +54,7 @@ def _digit_notes(action: model.SendDigits, path: Path) -> Iterator[Note]:
     pause = action.pause_before_ms or 0
     if not isinstance(pause, int):
         return
-    for note in dtmf.rounding_notes(sequence, pause_before_ms=pause):
+    for note in rounding_notes(sequence, pause_before_ms=pause):
         where = digits_path if note.position is not None else (*path, "pause_before_ms")
         yield Note(where, f"{note} (rounded up to whole seconds)", note.position)
 
@@ -62,6 +64,6 @@ def _timeout_notes(action: model.CollectDigits, path: Path) -> Iterator[Note]:
     if isinstance(timeout, int) and timeout % 1000:
         yield Note(
             (*path, "timeout_ms"),
-            f"timeout_ms {timeout} becomes Timeout {dtmf.whole_seconds(timeout)} s in OzML "
+            f"timeout_ms {timeout} becomes Timeout {whole_seconds(timeout)} s in OzML "
             "(rounded up to whole seconds)",
         )

@@ -1,15 +1,26 @@
 """OzML XML for Ozeki: ``<Response>`` with one element per action, built with ElementTree.
 
 Every value goes in as element text or an attribute, so ElementTree escapes it; nothing
-is ever formatted into XML by hand. Digits follow :mod:`toneflow.dtmf`'s OzML rules.
+is ever formatted into XML by hand. Digits follow :mod:`toneflow.dtmf.ozml_timing`'s
+groups; this module turns them into ``<Delay>`` and ``<SendDTMF>`` elements.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from xml.etree.ElementTree import Element, SubElement, tostring
 
-from toneflow import dtmf
+from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.ozml_timing import (
+    OzmlDelay,
+    OzmlSegment,
+    exact_ozml_segments,
+    ozml_segments,
+    whole_seconds,
+)
+from toneflow.dtmf.parsing import parse
+from toneflow.dtmf.tokens import Token
 from toneflow.flows import model
 from toneflow.render import RenderError, StepUrl
 
@@ -24,13 +35,45 @@ def _text(parent: Element, tag: str, text: str, **attributes: str) -> None:
     SubElement(parent, tag, attributes).text = text
 
 
+def dtmf_elements(segments: Iterable[OzmlSegment], party: str) -> list[Element]:
+    """Build ``<Delay>3</Delay>`` and ``<SendDTMF Party=… Keys=…/>`` elements.
+
+    Built with ElementTree so every value is escaped by the XML library.
+    """
+    if party not in model.PARTIES:
+        raise ValueError(f"unknown OzML party {party!r} (known: {', '.join(model.PARTIES)})")
+    elements: list[Element] = []
+    for segment in segments:
+        if isinstance(segment, OzmlDelay):
+            delay = Element("Delay")
+            delay.text = str(segment.seconds)
+            elements.append(delay)
+        else:
+            elements.append(Element("SendDTMF", {"Party": party, "Keys": segment.keys}))
+    return elements
+
+
+def dtmf_fragment(
+    seq: Iterable[Token], *, round_up: bool = False, source: str | None = None
+) -> str:
+    """``seq`` as an OzML fragment for the callee, exact unless ``round_up``.
+
+    OzML's spelling of a sequence, as ``toneflow dtmf convert``/``export`` print it:
+    DtmfError at the first pause that is not whole seconds (unless ``round_up``) or key
+    OzML lacks, naming ``source``'s character when given.
+    """
+    segments = exact_ozml_segments(seq, round_up=round_up, source=source)
+    elements = dtmf_elements(segments, model.DEFAULT_PARTY)
+    return "".join(tostring(e, encoding="unicode") for e in elements)
+
+
 def _send_digits(root: Element, action: model.SendDigits, party: str) -> None:
     try:
-        sequence = dtmf.parse(action.digits, "minivoice")
-        segments = dtmf.ozml_segments(sequence, pause_before_ms=action.pause_before_ms or 0)
-    except dtmf.DtmfError as err:
+        sequence = parse(action.digits, "minivoice")
+        segments = ozml_segments(sequence, pause_before_ms=action.pause_before_ms or 0)
+    except DtmfError as err:
         raise RenderError(f"send_digits cannot be served as OzML: {err}") from err
-    root.extend(dtmf.ozml_elements(segments, action.party or party))
+    root.extend(dtmf_elements(segments, action.party or party))
 
 
 def _append(root: Element, action: model.Action, step_url: StepUrl, party: str) -> None:
@@ -47,7 +90,7 @@ def _append(root: Element, action: model.Action, step_url: StepUrl, party: str) 
                 "UserInput",
                 {
                     "Digits": str(action.max_digits),
-                    "Timeout": str(dtmf.whole_seconds(action.timeout_ms)),
+                    "Timeout": str(whole_seconds(action.timeout_ms)),
                     "ForwardToUrl": step_url(action.next),
                 },
             )

@@ -1,0 +1,14 @@
+"""The DTMF model: every digit rule toneflow has, one module per job, all pure.
+
+- :mod:`~toneflow.dtmf.tokens` — what a parsed sequence is made of: ``Key``, ``Pause``.
+- :mod:`~toneflow.dtmf.dialects` — how each platform spells keys and silence.
+- :mod:`~toneflow.dtmf.errors` — ``DtmfError``: the broken rule, its character and position.
+- :mod:`~toneflow.dtmf.parsing` — a dialect's text into tokens, with the length limit.
+- :mod:`~toneflow.dtmf.spelling` — tokens back into a dialect's text, exactly or rounded up.
+- :mod:`~toneflow.dtmf.ozml_timing` — how tokens become OzML's ``Delay``/``SendDTMF`` groups
+  (whole seconds, rounded up); the XML itself is made in :mod:`toneflow.render.ozml`.
+- :mod:`~toneflow.dtmf.timeline` — when each tone sounds, and what risks a missed digit.
+
+Import each name from the module that owns it; this package re-exports nothing, so a
+name has one home. No Flask, no SQL: schemas, lint, the renderers and the CLI call it.
+"""
