@@ -16,6 +16,7 @@ from toneflow.dtmf.errors import DtmfError
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.flows.model import NAME_PATTERN, TemplateSource, is_template
 from toneflow.flows.templates import TemplateProblem, compile_template
+from toneflow.request import CallField
 
 #: The configured ``TONEFLOW_MAX_DIGITS``. A contextvar, marshmallow 4's replacement for
 #: schema context, set by whoever loads a flow or renders a step (see :func:`digit_limit`).
@@ -215,3 +216,16 @@ class PhoneNumber(PlatformText):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def call_field(field: CallField, **kwargs: Any) -> PlatformText:
+    """The marshmallow field that validates one of :data:`~toneflow.request.CALL_FIELDS`.
+
+    The id is a :class:`CallId`, a phone number a :class:`PhoneNumber`, any other field
+    :class:`PlatformText`: the table says which field is which, this says how each is read.
+    """
+    if field.name == "id":
+        return CallId(**kwargs)
+    if field.is_number:
+        return PhoneNumber(**kwargs)
+    return PlatformText(**kwargs)

@@ -1,4 +1,7 @@
-"""The answer request model: ``normalise`` by the contract's table, then validation."""
+"""The answer request model: ``normalise`` by the contract's table, then validation.
+
+``normalise`` gives the mapping the schema loads, keyed by model path (``call.id``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from marshmallow import ValidationError
 
-from schemas.answer import NAMED_PARAMETERS, AnswerRequestSchema, normalise
-from toneflow.request import AnswerRequest
+from schemas.answer import NAMED_PARAMETERS, PARAMETERS, AnswerRequestSchema, normalise
+from schemas.fields import CallId, PhoneNumber, PlatformText
+from toneflow.request import CALL_FIELDS, DIGITS_PARAMETERS, AnswerRequest
 
 
 def load(params: dict | None = None, body: dict | None = None) -> AnswerRequest:
@@ -19,7 +23,7 @@ def load(params: dict | None = None, body: dict | None = None) -> AnswerRequest:
 
 
 def test_nothing_given_is_an_empty_request():
-    assert normalise({}, None) == {"call": {}, "input": {"digits": None}, "variables": {}}
+    assert normalise({}, None) == {"variables": {}}
     request = load()
     assert (request.call, request.digits, request.variables) == ({}, None, {})
     assert request.call_id is None
@@ -37,7 +41,7 @@ def test_nothing_given_is_an_empty_request():
     ],
 )
 def test_call_id_is_call_id_then_callid_then_json(params, body, expected):
-    assert normalise(params, body)["call"]["id"] == expected
+    assert normalise(params, body)["call.id"] == expected
     assert load(params, body).call_id == expected
 
 
@@ -48,16 +52,18 @@ def test_call_id_is_call_id_then_callid_then_json(params, body, expected):
 def test_from_and_to_read_plain_then_ozeki_then_json(field, names):
     plain, ozeki = names
     json_body = {"call": {field: "json"}}
-    assert normalise({plain: "p", ozeki: "o"}, json_body)["call"][field] == "p"
-    assert normalise({ozeki: "o"}, json_body)["call"][field] == "o"
-    assert normalise({}, json_body)["call"][field] == "json"
+    key = f"call.{field}"
+    assert normalise({plain: "p", ozeki: "o"}, json_body)[key] == "p"
+    assert normalise({ozeki: "o"}, json_body)[key] == "o"
+    assert normalise({}, json_body)[key] == "json"
     assert load({ozeki: "o"}).call[field] == "o"
 
 
 @pytest.mark.parametrize("field", ["direction", "customer_id", "application_id"])
 def test_other_call_fields_read_their_name_then_json(field):
-    assert normalise({field: "param"}, {"call": {field: "json"}})["call"][field] == "param"
-    assert normalise({}, {"call": {field: "json"}})["call"][field] == "json"
+    key = f"call.{field}"
+    assert normalise({field: "param"}, {"call": {field: "json"}})[key] == "param"
+    assert normalise({}, {"call": {field: "json"}})[key] == "json"
     assert load({field: "param"}).call == {field: "param"}
 
 
@@ -75,7 +81,7 @@ def test_other_call_fields_read_their_name_then_json(field):
     ],
 )
 def test_digits_are_digits_then_digits_then_dtmfdigits_then_json(params, body, expected):
-    assert normalise(params, body)["input"] == {"digits": expected}
+    assert normalise(params, body)["input.digits"] == expected
     assert load(params, body).digits == expected
 
 
@@ -121,7 +127,7 @@ def test_named_parameters_never_become_variables():
 
 
 def test_json_call_fields_outside_the_model_are_not_kept():
-    assert normalise({}, {"call": {"id": "c", "sip": "x"}})["call"] == {"id": "c"}
+    assert normalise({}, {"call": {"id": "c", "sip": "x"}}) == {"call.id": "c", "variables": {}}
 
 
 def test_json_without_variables_keeps_the_params():
@@ -146,11 +152,50 @@ def test_a_json_call_or_input_that_is_not_an_object_is_refused(section, value):
 @pytest.mark.parametrize("section", ["call", "input"])
 def test_a_null_call_or_input_says_nothing(section):
     normalised = normalise({"call_id": "c1", "digits": "5"}, {section: None})
-    assert normalised["call"] == {"id": "c1"}
-    assert normalised["input"] == {"digits": "5"}
+    assert normalised == {"call.id": "c1", "input.digits": "5", "variables": {}}
 
 
 # --- validation -------------------------------------------------------------------
+
+
+def test_the_schema_declares_one_field_per_model_key_from_the_call_field_table():
+    declared = AnswerRequestSchema().fields
+    assert list(declared) == [*(f"call.{f.name}" for f in CALL_FIELDS), "input.digits", "variables"]
+    assert list(PARAMETERS) == list(declared)[:-1]
+    assert PARAMETERS["call.from"] == ("from", "Caller")
+    assert PARAMETERS["input.digits"] == DIGITS_PARAMETERS
+    kinds = {key: type(field) for key, field in declared.items()}
+    assert kinds["call.id"] is CallId
+    assert kinds["call.from"] is kinds["call.to"] is PhoneNumber
+    assert kinds["call.direction"] is kinds["call.customer_id"] is PlatformText
+
+
+def test_errors_name_the_model_key_as_sent_to_the_schema():
+    with pytest.raises(ValidationError) as caught:
+        load({"Caller": "a\x00b", "digits": "1"}, {"call": {"to": True}})
+    assert caught.value.messages == {
+        "call.from": ["must not contain NUL characters"],
+        "call.to": ["Not a valid string."],
+    }
+
+
+def test_an_unknown_key_is_named_beside_the_other_errors():
+    with pytest.raises(ValidationError) as caught:
+        AnswerRequestSchema().load({"call.id": "", "call.sip": "x"})
+    assert set(caught.value.messages) == {"call.id", "call.sip"}
+    assert "unknown key 'call.sip'" in caught.value.messages["call.sip"][0]
+
+
+@pytest.mark.parametrize("data", [None, [], "call.id", 5])
+def test_a_request_that_is_not_a_mapping_is_refused(data):
+    with pytest.raises(ValidationError) as caught:
+        AnswerRequestSchema().load(data)
+    assert caught.value.messages == {"_schema": ["the request must be a mapping"]}
+
+
+def test_the_schema_loads_the_model_directly_too():
+    request = AnswerRequestSchema().load({"call.id": 7, "call.to": " +1555 ", "input.digits": None})
+    assert request == AnswerRequest(call={"id": "7", "to": "+1555"}, digits=None, variables={})
 
 
 @pytest.mark.parametrize(("given", "expected"), [(123, "123"), (0, "0"), (10**20, str(10**20))])
@@ -172,7 +217,7 @@ def test_numeric_json_call_fields_are_accepted_as_text(field):
 def test_bad_call_ids_are_refused_naming_the_field(call_id):
     with pytest.raises(ValidationError) as caught:
         load({}, {"call": {"id": call_id}})
-    assert "id" in caught.value.messages["call"]
+    assert list(caught.value.messages) == ["call.id"]
 
 
 def test_the_longest_call_id_is_accepted():
@@ -183,7 +228,7 @@ def test_the_longest_call_id_is_accepted():
 def test_json_digits_that_are_not_text_are_refused(digits):
     with pytest.raises(ValidationError) as caught:
         load({}, {"input": {"digits": digits}})
-    assert "digits" in caught.value.messages["input"]
+    assert list(caught.value.messages) == ["input.digits"]
 
 
 def test_the_request_as_recorded():
@@ -237,6 +282,7 @@ def test_any_params_and_json_body_load_or_raise_validation_error_only(params, bo
     except ValidationError:
         return
     assert isinstance(request, AnswerRequest)
+    assert set(request.call) <= {f.name for f in CALL_FIELDS}
     assert all(isinstance(value, str) for value in request.call.values())
     assert request.digits is None or isinstance(request.digits, str)
 
@@ -257,6 +303,7 @@ def test_loading_with_the_fields_sent_matches_the_whole_schema(params, body):
     except ValidationError:
         return
     schema = AnswerRequestSchema()
+    assert data.keys() <= schema.known_keys.keys()  # exactly what the schema reads
     assert _outcome(schema, data) == _outcome(schema, data, unknown="raise")
     assert _outcome(schema, {**data, "extra": 1}) == _outcome(
         schema, data | {"extra": 1}, unknown="raise"

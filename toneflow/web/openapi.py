@@ -16,7 +16,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app
 from marshmallow import fields
 
-from schemas.answer import CALL_PARAMETERS, DIGITS_PARAMETERS, AnswerRequestSchema
+from schemas.answer import PARAMETERS, AnswerRequestSchema
 from schemas.base import Schema
 from schemas.calls import CallListArgsSchema, CallLookupArgsSchema, CallPageSchema, CallRecordSchema
 from schemas.errors import ErrorSchema
@@ -129,7 +129,8 @@ def _model_fields(plugin: MarshmallowPlugin) -> dict[str, dict[str, Any]]:
     """Each answer request model field (``call.id``, ``input.digits``…) as JSON Schema.
 
     Taken from :class:`AnswerRequestSchema`'s own fields, so what is published is what is
-    validated. That schema validates the model flat, keyed by dotted path.
+    validated. That schema's fields are named by the model's keys, generated from the
+    call-field table.
     """
     return {
         field.data_key or name: plugin.converter.field2property(field)
@@ -151,8 +152,6 @@ def _answer_body(model: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def _answer_paths(spec: APISpec, model: dict[str, dict[str, Any]]) -> None:
-    carried = {f"call.{field}": names for field, names in CALL_PARAMETERS.items()}
-    carried["input.digits"] = DIGITS_PARAMETERS
     query = [
         {
             "in": "query",
@@ -162,7 +161,7 @@ def _answer_paths(spec: APISpec, model: dict[str, dict[str, Any]]) -> None:
             # A query or form parameter is always text.
             "schema": {**model[path], "type": "string"},
         }
-        for path, names in carried.items()
+        for path, names in PARAMETERS.items()
         for name in names
     ]
     bodies = {

@@ -100,7 +100,10 @@ def _unstorable(data: Any) -> str | None:
 
 
 def read_answer_input(request: Request) -> tuple[dict[str, str], dict[str, Any] | None]:
-    """Query and form parameters, and the JSON body if any, of an answer request."""
+    """Query and form parameters, and the JSON body if any, of an answer request.
+
+    As they came: :func:`schemas.answer.normalise` makes the one request shape of them.
+    """
     params = request.args.to_dict()
     body = None
     if request.method == "POST" and (
