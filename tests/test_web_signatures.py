@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from support import SEED_WEBHOOK
 
 from toneflow.config import ConfigError
-from toneflow.web.signatures import SecretError, SignatureError, Verifier, answer_content, sign
+from toneflow.signing import SecretError, SignatureError, Verifier, answer_content, sign
 
 # The Standard Webhooks specification's published test vector.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
