@@ -8,6 +8,7 @@ import sys
 from importlib.metadata import requires
 
 import pytest
+from support import PROJECT_FLOWS
 
 from app import REFUSALS, create_app
 from toneflow.store.engine import POSTGRES_EXTRA, UnsupportedDatabase, make_engine
@@ -35,9 +36,10 @@ def test_a_postgres_url_without_the_driver_is_refused_naming_the_extra(no_psycop
     assert message.endswith(POSTGRES_EXTRA) and "toneflow[postgres]" in POSTGRES_EXTRA
 
 
-def test_start_up_refuses_it_as_a_refusal_not_a_crash(no_psycopg, app_config):
+def test_start_up_refuses_it_as_a_refusal_not_a_crash(no_psycopg):
+    config = {"DATABASE_URL": URLS[1], "FLOWS_DIR": str(PROJECT_FLOWS), "LOG_FORMAT": "json"}
     with pytest.raises(REFUSALS, match=r"pip install 'toneflow\[postgres\]'"):
-        create_app({**app_config, "DATABASE_URL": URLS[1]})
+        create_app(config)
 
 
 def test_the_command_line_says_it_without_a_traceback(tmp_path):
