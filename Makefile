@@ -6,12 +6,14 @@ PORT ?= 8000
 # `make run` listens on this machine only; `make run HOST=0.0.0.0` on every interface.
 HOST ?= 127.0.0.1
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint lock bench clean
 
-$(BIN)/toneflow: pyproject.toml
+# The tested versions, every one pinned (pip and setuptools too): the app, its dev tools and
+# the postgres extra. Then toneflow itself, editable, adding nothing the lock did not choose.
+$(BIN)/toneflow: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(BIN)/toneflow
@@ -23,10 +25,20 @@ run: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint: install
 	$(BIN)/toneflow lint
+
+# Refresh requirements.lock after changing pyproject.toml's dependencies: pins that still fit
+# are kept; `make lock LOCK_FLAGS=--upgrade` moves every pin to the newest allowed version.
+# Commit the result once `make test` passes with it.
+LOCK_FLAGS ?=
+lock: install
+	$(BIN)/pip-compile --quiet $(LOCK_FLAGS) --extra dev --extra postgres --allow-unsafe \
+		--strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock pyproject.toml
 
 bench: install  # toneflow against bare Flask (needs wrk: apt-get install wrk)
 	$(BIN)/python bench/run.py

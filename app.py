@@ -24,10 +24,10 @@ from toneflow.config import ConfigError, load_config
 from toneflow.flows.problems import FlowSetError
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
+from toneflow.signing import Verifier
 from toneflow.store import make_engine, migrate
 from toneflow.store.engine import UnsupportedDatabase
 from toneflow.web.reload import log_problems
-from toneflow.web.signatures import Verifier
 from toneflow.web.state import FLOWS, SIGNATURES, STORE, STORE_STATE
 
 #: Why start-up refuses: each says what to change, so none needs a traceback.

@@ -1,8 +1,11 @@
-"""The one error body every endpoint uses: MiniVoice's ``{"error": {"code", "message"}}``."""
+"""The one error body every endpoint uses (MiniVoice's ``{"error": {"code", "message"}}``),
+and the one wording of a validation failure that goes into it."""
 
 from __future__ import annotations
 
-from marshmallow import fields, validate
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
 
 from schemas.base import Schema
 
@@ -24,3 +27,25 @@ class ErrorDetailSchema(Schema):
 
 class ErrorSchema(Schema):
     error = fields.Nested(ErrorDetailSchema, required=True)
+
+
+def describe_validation(err: ValidationError) -> str:
+    """``call.id: Not a valid string.; created_at: Missing data…``: every field named.
+
+    Here, beside the error body, so the API, the support pages and the CLI word a
+    validation failure the same way without the CLI importing the web layer.
+    """
+    parts: list[str] = []
+
+    def walk(messages: Any, path: str) -> None:
+        if isinstance(messages, dict):
+            for key, inner in messages.items():
+                walk(inner, f"{path}.{key}" if path else str(key))
+        elif isinstance(messages, list):
+            for inner in messages:
+                walk(inner, path)
+        else:
+            parts.append(f"{path}: {messages}" if path else str(messages))
+
+    walk(err.messages, "")
+    return "; ".join(parts)

@@ -37,8 +37,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from toneflow.signing import sign  # noqa: E402
 from toneflow.store import make_engine, migrate  # noqa: E402
-from toneflow.web.signatures import sign  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"crash-test-secret-32-bytes-long!").decode()
 

@@ -1,5 +1,7 @@
 """Shared fixtures: a database per test on every backend under test, the app, its clients.
 
+Only fixtures live here; helpers a test module imports are in tests/support.py.
+
 SQLite always runs. PostgreSQL runs too when TEST_DATABASE_URL is set (CI sets it), so
 every store-touching test is exercised on both engines.
 """
@@ -13,9 +15,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-
-POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+from support import POSTGRES_URL, PROJECT_FLOWS, reset_postgres, with_api_token
 
 BACKENDS = [
     "sqlite",
@@ -26,20 +26,12 @@ BACKENDS = [
 ]
 
 
-def _reset_postgres(url: str) -> None:
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-
-
 @pytest.fixture(params=BACKENDS)
 def database_url(request, tmp_path) -> str:
     """An empty database: a fresh SQLite file, or a wiped PostgreSQL schema."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'toneflow.db'}"
-    _reset_postgres(POSTGRES_URL)
+    reset_postgres(POSTGRES_URL)
     return POSTGRES_URL
 
 
@@ -63,9 +55,6 @@ def pytest_terminal_summary(terminalreporter):
         if report.when == "call" and "[postgresql" in report.nodeid
     ]
     terminalreporter.write_line(f"postgresql tests run: {len(ran)}")
-
-
-PROJECT_FLOWS = Path(__file__).resolve().parent.parent / "flows"
 
 
 @pytest.fixture
@@ -93,17 +82,6 @@ def app(app_config):
     application = create_app(app_config)
     yield application
     application.extensions["toneflow.store"].dispose()
-
-
-def with_api_token(application):
-    """A test client that sends a fresh API token with every request (``/api`` needs one)."""
-    from toneflow.store.access import create_token
-
-    engine = application.extensions["toneflow.store"]
-    test_client = application.test_client()
-    token = create_token(engine, f"tests-{id(test_client)}")
-    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return test_client
 
 
 @pytest.fixture

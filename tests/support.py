@@ -1,4 +1,5 @@
-"""Helpers shared by test modules: the seeds' own examples, and real gunicorn servers."""
+"""Helpers shared by test modules (import them from here, never from conftest): the seeds'
+own examples, databases and clients, and real gunicorn servers."""
 
 from __future__ import annotations
 
@@ -11,8 +12,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from toneflow.store import migrate
+
+#: The PostgreSQL database the tests may wipe (CI sets it); None: SQLite only.
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 
 #: The "Real Webhook Example" of seeds/minivoice-send_digits.txt, verbatim.
 SEED_WEBHOOK = {
@@ -32,8 +37,30 @@ SEED_WEBHOOK = {
 }
 
 ROOT = Path(__file__).resolve().parent.parent
+#: The shipped example flows, which most tests serve.
+PROJECT_FLOWS = ROOT / "flows"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT = 20.0
+
+
+def reset_postgres(url: str) -> None:
+    """Wipe a PostgreSQL database back to an empty public schema."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA IF EXISTS public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+def with_api_token(application):
+    """A test client that sends a fresh API token with every request (``/api`` needs one)."""
+    from toneflow.store.access import create_token
+
+    engine = application.extensions["toneflow.store"]
+    test_client = application.test_client()
+    token = create_token(engine, f"tests-{id(test_client)}")
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+    return test_client
 
 
 def free_port() -> int:

@@ -13,8 +13,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from conftest import with_api_token
 from flask import Flask
+from support import with_api_token
 
 from app import create_app
 from toneflow.config import ConfigError

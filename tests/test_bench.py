@@ -15,6 +15,8 @@ import sys
 import pytest
 from support import ROOT
 
+pytestmark = pytest.mark.slow  # the benchmark against gunicorn
+
 SCENARIOS = ["static", "ozml", "templated", "answer_log", "event"]
 
 

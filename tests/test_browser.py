@@ -15,8 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_URL, _reset_postgres
-from support import free_port, server_env, start, stop, wait_until_up
+from support import POSTGRES_URL, free_port, reset_postgres, server_env, start, stop, wait_until_up
 
 from toneflow.store import make_engine, migrate
 from toneflow.store.access import add_user
@@ -46,6 +45,8 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+pytestmark = pytest.mark.slow  # gunicorn and a browser
+
 
 @pytest.fixture(scope="module")
 def browser():
@@ -71,7 +72,7 @@ def server(request, tmp_path_factory):
     port = free_port()
     env = server_env(tmp_path, port)
     if request.param == "postgresql":
-        _reset_postgres(POSTGRES_URL)
+        reset_postgres(POSTGRES_URL)
         env["DATABASE_URL"] = POSTGRES_URL
     migrate.upgrade(env["DATABASE_URL"])
     engine = make_engine(env["DATABASE_URL"])

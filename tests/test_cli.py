@@ -275,7 +275,7 @@ def test_webhooks_sign_with_a_bad_configured_secret_says_so_and_exits_2(monkeypa
 
 
 def test_webhooks_sign_for_an_answer_url_signs_method_path_and_query():
-    from toneflow.web.signatures import Verifier, answer_content
+    from toneflow.signing import Verifier, answer_content
 
     secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
     url = "https://toneflow.example/answer/ozml/menu/main?CallId=c1&Digits=1"

@@ -6,7 +6,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 from support import ROOT
+
+pytestmark = pytest.mark.slow  # gunicorn workers killed mid-request
 
 
 def test_acknowledged_events_survive_workers_killed_mid_request(database_url):

@@ -94,6 +94,7 @@ def _cluster(action: str) -> None:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     not (POSTGRES_URL and RESTART_POSTGRES),
     reason="stops the real PostgreSQL: set TEST_DATABASE_URL and "

@@ -67,6 +67,7 @@ def server(tmp_path):
         stop(process)
 
 
+@pytest.mark.slow
 def test_gunicorn_serves_answers_events_and_limits_chunked_bodies(server, tmp_path):
     process, port, token = server
 
@@ -129,6 +130,7 @@ def test_gunicorn_serves_answers_events_and_limits_chunked_bodies(server, tmp_pa
     assert any(line["event"] == "app_created" for line in lines)
 
 
+@pytest.mark.slow
 def test_gunicorn_refuses_to_start_on_a_broken_flow_set(tmp_path):
     flows = tmp_path / "flows"
     flows.mkdir()
@@ -164,6 +166,7 @@ def refused(tmp_path, **settings: str) -> tuple[int, str, str]:
 REFUSAL = "toneflow: not starting (fix what is said above)"
 
 
+@pytest.mark.slow
 def test_a_broken_flow_set_prints_only_its_problems_and_the_refusal(tmp_path):
     flows = ROOT / "tests" / "data" / "broken_flows"
     returncode, stdout, stderr = refused(tmp_path, TONEFLOW_FLOWS_DIR=str(flows))
@@ -175,6 +178,7 @@ def test_a_broken_flow_set_prints_only_its_problems_and_the_refusal(tmp_path):
     assert len(lines) == 6 and lines[-1] == REFUSAL
 
 
+@pytest.mark.slow
 def test_a_never_migrated_store_refuses_gunicorn_naming_the_upgrade(tmp_path):
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     returncode, stdout, stderr = refused(tmp_path, DATABASE_URL=fresh)
@@ -187,6 +191,7 @@ def test_a_never_migrated_store_refuses_gunicorn_naming_the_upgrade(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_bad_setting_refuses_gunicorn_naming_it(tmp_path):
     returncode, stdout, stderr = refused(tmp_path, TONEFLOW_MAX_DIGITS="0")
     assert returncode != 0
@@ -197,6 +202,7 @@ def test_a_bad_setting_refuses_gunicorn_naming_it(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_a_store_down_at_start_up_does_not_stop_gunicorn_serving_answers(tmp_path):
     port = free_port()
     down = "postgresql+psycopg://toneflow@127.0.0.1:1/calls"  # nothing listens on port 1

@@ -15,6 +15,8 @@ import socket
 import pytest
 from support import free_port, server_env, start, stop, wait_until_up
 
+pytestmark = pytest.mark.slow  # every test talks to a gunicorn server
+
 
 @pytest.fixture(scope="module")
 def port(tmp_path_factory):

@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 from urllib.parse import quote, unquote, urlsplit
 
 import pytest
-from conftest import with_api_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import with_api_token
 from test_store import served
 from test_web_support import sign_in
 

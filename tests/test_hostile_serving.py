@@ -163,6 +163,7 @@ def raw_request(port: int, head: str, timeout: float = 5.0) -> tuple[int, bytes]
     return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
 
 
+@pytest.mark.slow
 def test_gunicorn_ignores_forwarded_headers_from_loopback_by_default(gunicorn_server):
     port = gunicorn_server
     status, body = raw_request(
@@ -175,6 +176,7 @@ def test_gunicorn_ignores_forwarded_headers_from_loopback_by_default(gunicorn_se
     assert url == f"http://127.0.0.1:{port}/answer/minivoice/menu/menu"
 
 
+@pytest.mark.slow
 def test_gunicorn_refuses_a_bad_host_with_the_error_shape(gunicorn_server):
     status, body = raw_request(
         gunicorn_server, f"GET {MENU} HTTP/1.1\r\nHost: evil<x>\r\nConnection: close\r\n\r\n"
@@ -209,6 +211,7 @@ def dribble(port: int, stop_at: float) -> None:
         sock.close()
 
 
+@pytest.mark.slow
 def test_ten_slow_clients_do_not_delay_normal_answers(gunicorn_server):
     port = gunicorn_server
     stop_at = time.monotonic() + DRIBBLE_SECONDS

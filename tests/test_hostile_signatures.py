@@ -14,14 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from toneflow.store.calls import get_call
-from toneflow.web.signatures import (
+from toneflow.signing import (
     SignatureError,
     Verifier,
     answer_content,
     environ_answer_content,
     sign,
 )
+from toneflow.store.calls import get_call
 from toneflow.web.state import STORE
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

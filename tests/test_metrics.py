@@ -159,6 +159,7 @@ def three_workers(tmp_path):
         stop(process)
 
 
+@pytest.mark.slow
 def test_every_scrape_reports_the_whole_server_across_workers(three_workers):
     _, port, folder = three_workers
     answers = 40
@@ -178,6 +179,7 @@ def test_every_scrape_reports_the_whole_server_across_workers(three_workers):
         assert value(text, "toneflow_event_duplicates_total") == 2
 
 
+@pytest.mark.slow
 def test_counts_survive_a_worker_being_killed_and_replaced(three_workers):
     process, port, _ = three_workers
     for n in range(12):
@@ -197,6 +199,7 @@ def test_counts_survive_a_worker_being_killed_and_replaced(three_workers):
     assert value(text, "toneflow_answers_total", dialect="ozml") == 13
 
 
+@pytest.mark.slow
 def test_gunicorn_removes_the_metrics_folder_it_made(tmp_path):
     port = free_port()
     env = server_env(tmp_path, port)

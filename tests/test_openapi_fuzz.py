@@ -11,8 +11,8 @@ import os
 
 import pytest
 import schemathesis
-from conftest import PROJECT_FLOWS
 from hypothesis import HealthCheck, settings
+from support import PROJECT_FLOWS
 
 from toneflow.web.openapi import build_spec
 

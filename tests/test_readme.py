@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from support import ROOT, free_port, server_env, start, stop, wait_until_up
 
+pytestmark = pytest.mark.slow  # gunicorn serving the README's examples
+
 BIN = Path(sys.executable).parent
 STARTUP_SECONDS = 30
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import with_api_token
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import with_api_token
 
 from schemas.calls import CallPageSchema, CallRecordSchema
 

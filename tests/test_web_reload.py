@@ -163,6 +163,7 @@ def wait_for(check, what: str, tmp_path: Path, timeout: float = 20.0) -> None:
     pytest.fail(f"{what} within {timeout} s; last output: {stdout[-3000:]} {stderr[-3000:]}")
 
 
+@pytest.mark.slow
 def test_gunicorn_hup_picks_up_new_flows_and_refuses_a_broken_set(tmp_path, folder):
     """preload_app builds the app once in the master; HUP alone would fork workers with
     the flows read at start. The on_reload hook reads them again, all or nothing."""

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from support import SEED_WEBHOOK
 
 from toneflow.config import ConfigError
-from toneflow.web.signatures import SecretError, SignatureError, Verifier, answer_content, sign
+from toneflow.signing import SecretError, SignatureError, Verifier, answer_content, sign
 
 # The Standard Webhooks specification's published test vector.
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -299,6 +299,7 @@ def test_no_header_or_body_garbage_is_a_500(signed_client, webhook_id, timestamp
     assert response.status_code == 401
 
 
+@pytest.mark.slow
 def test_the_readme_signing_example_works_against_gunicorn(tmp_path):
     """The README's `sh` block, run as written, against gunicorn started with its secret."""
     import re
@@ -370,6 +371,7 @@ def test_the_cli_signs_an_answer_request_the_app_accepts(client_for, monkeypatch
     assert client.get("/answer/minivoice/menu", headers=post_headers).status_code == 401
 
 
+@pytest.mark.slow
 def test_the_readme_answer_signing_example_works_against_gunicorn(tmp_path):
     """The README's second `sh` block (a signed GET), against gunicorn signing answers."""
     import re

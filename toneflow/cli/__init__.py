@@ -18,6 +18,8 @@ from toneflow.cli.flowtest import flowtest
 from toneflow.cli.lint import lint
 from toneflow.cli.schema import schema
 from toneflow.cli.webhooks import webhooks
+from toneflow.config import ConfigError
+from toneflow.store.engine import UnsupportedDatabase
 
 
 def _create_app():
@@ -61,4 +63,13 @@ for command in (calls, db, dtmf, flowtest, lint, schema, tokens, users, webhooks
 
 
 def main() -> None:
-    cli(prog_name="toneflow")
+    """The console script: a configuration refusal is its message and exit 2, as at start-up.
+
+    ``make run`` runs ``toneflow db upgrade`` before serving, so a bad ``DATABASE_URL`` (or
+    PostgreSQL's driver missing) is first met here and must read like the app's refusal.
+    """
+    try:
+        cli(prog_name="toneflow")
+    except (ConfigError, UnsupportedDatabase) as err:
+        click.echo(f"toneflow: {err}", err=True)
+        raise SystemExit(2) from None

@@ -19,10 +19,10 @@ import click
 from marshmallow import ValidationError
 
 from schemas.calls import CallListArgsSchema
+from schemas.errors import describe_validation
 from toneflow.cli.store import command_store
 from toneflow.present import outcome_words, timeline, visible
 from toneflow.store import InvalidCursor, count_calls, get_call, iter_records, list_calls, prune
-from toneflow.web.errors import describe_validation
 
 LIST_ARGS = CallListArgsSchema()
 CSV_COLUMNS = (

@@ -16,7 +16,7 @@ from urllib.parse import unquote_to_bytes, urlsplit
 import click
 
 from toneflow.config import ConfigError, load_config
-from toneflow.web.signatures import answer_content, sign
+from toneflow.signing import answer_content, sign
 from toneflow.webhook_secrets import SecretError, parse_secrets
 
 

@@ -62,11 +62,30 @@ def make_engine(url: str | URL, *, busy_timeout_ms: int = SQLITE_BUSY_TIMEOUT_MS
     if backend == "sqlite":
         return _make_sqlite_engine(parsed, busy_timeout_ms)
     if backend == "postgresql":
-        # A stopped server must fail a request quickly, not hang it past the answer budget.
-        return sa.create_engine(parsed, pool_pre_ping=True, connect_args={"connect_timeout": 2})
+        return _make_postgresql_engine(parsed)
     raise UnsupportedDatabase(
         f"unsupported database URL scheme {parsed.drivername!r}: use sqlite or postgresql"
     )
+
+
+#: What to run when DATABASE_URL names PostgreSQL and its driver is not installed.
+POSTGRES_EXTRA = "pip install 'toneflow[postgres]'"
+
+
+def _make_postgresql_engine(url: URL) -> Engine:
+    """PostgreSQL's engine; without its driver (an extra), a refusal saying how to add it.
+
+    SQLAlchemy imports the driver when the engine is created, so a missing one surfaces
+    here, at start-up, rather than at the first request.
+    """
+    try:
+        # A stopped server must fail a request quickly, not hang it past the answer budget.
+        return sa.create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 2})
+    except ModuleNotFoundError as err:
+        raise UnsupportedDatabase(
+            f"DATABASE_URL names PostgreSQL ({url.drivername}) but its driver "
+            f"{err.name!r} is not installed: {POSTGRES_EXTRA}"
+        ) from None
 
 
 @contextmanager

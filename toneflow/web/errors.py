@@ -7,17 +7,16 @@ Views never build error bodies: they raise, and these handlers answer with MiniV
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from flask import Flask, Response
 from marshmallow import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
-from schemas.errors import ErrorSchema
+from schemas.errors import ErrorSchema, describe_validation
 from toneflow.answer import AnswerFailed, NotFound
 from toneflow.logs import get_logger
-from toneflow.web.signatures import SignatureError
+from toneflow.signing import SignatureError
 
 log = get_logger(__name__)
 
@@ -55,24 +54,6 @@ def error_response(
     status: int, code: str, message: str, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(error_body(code, message), status, headers, content_type="application/json")
-
-
-def describe_validation(err: ValidationError) -> str:
-    """``call.id: Not a valid string.; created_at: Missing data…``: every field named."""
-    parts: list[str] = []
-
-    def walk(messages: Any, path: str) -> None:
-        if isinstance(messages, dict):
-            for key, inner in messages.items():
-                walk(inner, f"{path}.{key}" if path else str(key))
-        elif isinstance(messages, list):
-            for inner in messages:
-                walk(inner, path)
-        else:
-            parts.append(f"{path}: {messages}" if path else str(messages))
-
-    walk(err.messages, "")
-    return "; ".join(parts)
 
 
 def register_error_handlers(app: Flask) -> None:

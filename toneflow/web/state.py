@@ -6,7 +6,7 @@ from flask import current_app, request
 from sqlalchemy import Engine
 
 from toneflow.flows.registry import FlowSet
-from toneflow.web.signatures import environ_answer_content
+from toneflow.signing import environ_answer_content
 
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"

@@ -28,12 +28,12 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from schemas.calls import CallListArgsSchema
+from schemas.errors import describe_validation
 from toneflow.logs import get_logger
 from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
 from toneflow.store import OUTCOME_KINDS, InvalidCursor, get_call, list_calls
 from toneflow.store.access import check_user
 from toneflow.web import auth
-from toneflow.web.errors import describe_validation
 from toneflow.web.state import flows, store
 
 bp = Blueprint(
