@@ -13,8 +13,8 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_support import get_call
 
-from toneflow.store.calls import get_call
 from toneflow.web.signatures import (
     SignatureError,
     Verifier,
