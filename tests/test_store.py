@@ -36,10 +36,14 @@ from toneflow.store import CallLog, dedupe_key, make_engine, metadata, migrate
 from toneflow.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from toneflow.store.tables import answers, events
 
-
 #: What ``served()`` records as an answer's request: the normalised request, as served.
 REQUEST = {
-    "call": {"id": "call_123", "from": "+15551230001", "to": "+15551230002", "direction": "inbound"},
+    "call": {
+        "id": "call_123",
+        "from": "+15551230001",
+        "to": "+15551230002",
+        "direction": "inbound",
+    },
     "input": {"digits": None},
     "variables": {"lang": "en"},
 }
