@@ -1,10 +1,10 @@
 """The application factory: ``gunicorn 'app:create_app()'``.
 
 Order matters and is the whole story of start-up: configuration, logging, the store
-engine, the flow set (refusing to start on any error), the store's schema revision
-(refusing to start when the store answers but is behind; only logging when it does not
-answer), then the web layer. The engine's one connection for the schema check is
-disposed of before returning: gunicorn forks after this.
+engine and the call log over it, the flow set (refusing to start on any error), the
+store's schema revision (refusing to start when the store answers but is behind; only
+logging when it does not answer), then the web layer. The engine's one connection for
+the schema check is disposed of before returning: gunicorn forks after this.
 
 A refusal is one of :data:`REFUSALS`: an operator's mistake with a message that says
 what to fix, printed without a traceback (gunicorn.conf.py, the ``toneflow`` command).
@@ -25,10 +25,10 @@ from toneflow.flows.problems import FlowSetError
 from toneflow.flows.registry import load_flow_dir
 from toneflow.logs import configure_logging, get_logger
 from toneflow.signing import Verifier
-from toneflow.store import make_engine, migrate
+from toneflow.store import CallLog, make_engine, migrate
 from toneflow.store.engine import UnsupportedDatabase
 from toneflow.web.reload import log_problems
-from toneflow.web.state import FLOWS, SIGNATURES, STORE, STORE_STATE
+from toneflow.web.state import CALL_LOG, FLOWS, SIGNATURES, STORE, STORE_STATE
 
 #: Why start-up refuses: each says what to change, so none needs a traceback.
 REFUSALS = (ConfigError, UnsupportedDatabase, FlowSetError, migrate.StoreNotMigrated)
@@ -51,6 +51,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions[STORE] = make_engine(
         settings["DATABASE_URL"], busy_timeout_ms=settings["SQLITE_BUSY_TIMEOUT_MS"]
+    )
+    app.extensions[CALL_LOG] = CallLog(
+        app.extensions[STORE], redact_numbers=settings["REDACT_NUMBERS"]
     )
     app.extensions[FLOWS] = load_flow_dir(
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]

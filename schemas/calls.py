@@ -1,14 +1,17 @@
 """The call log's wire contracts: list query arguments, and the record and page shapes.
 
 ``CallListArgsSchema`` validates ``GET /api/calls`` (and the support page's filter
-form) and builds a :class:`~toneflow.store.CallFilter`; ``CallLookupArgsSchema``
-validates ``GET /api/call?id=``; the others describe responses in ``/openapi.json``. The record is
-the contract's ``GET /api/calls/<call_id>`` shape.
+form) and builds a :class:`~toneflow.listing.CallFilter`; ``CallLookupArgsSchema``
+validates ``GET /api/call?id=``. The others are the one record shape: the API, the
+support pages and ``toneflow calls show --json`` dump the store's plain records through
+them (:data:`CALL_RECORD`, :data:`CALL_PAGE`), and ``/openapi.json`` publishes them, so
+what is served and what is described cannot differ. The record is the contract's
+``GET /api/calls/<call_id>`` shape, keys in the contract's order.
 """
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from marshmallow import fields, post_load, validate
@@ -17,8 +20,8 @@ from schemas.base import Schema
 from schemas.events import _representable_in_utc
 from schemas.fields import CALL_ID_MAX
 from schemas.text import StoredText
-from toneflow.store.calls import OUTCOME_KINDS
-from toneflow.store.queries import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
+from toneflow.listing import DEFAULT_LIMIT, MAX_LIMIT, CallFilter
+from toneflow.outcome import OUTCOME_KINDS
 
 NAME = validate.Length(1, 128)
 
@@ -69,6 +72,19 @@ class CallListArgsSchema(Schema):
         return {"filters": CallFilter(**data), "limit": limit, "cursor": cursor}
 
 
+class Instant(fields.DateTime):
+    """A time in the contract's one spelling: ISO 8601 in UTC with a ``Z``.
+
+    ``2026-05-29T12:10:00.123000Z``: the store hands back aware datetimes, and this is
+    the only place that writes them for the wire.
+    """
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class OutcomeSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(OUTCOME_KINDS))
     step = fields.String(required=True, allow_none=True)
@@ -83,13 +99,13 @@ class CallSummarySchema(Schema):
     dialect = fields.String(required=True, allow_none=True)
     status = fields.String(required=True, allow_none=True)
     direction = fields.String(required=True, allow_none=True)
-    from_ = fields.String(data_key="from", required=True, allow_none=True)
-    to = fields.String(required=True, allow_none=True)
+    from_ = fields.String(data_key="from", attribute="from_number", required=True, allow_none=True)
+    to = fields.String(attribute="to_number", required=True, allow_none=True)
     customer_id = fields.String(required=True, allow_none=True)
     application_id = fields.String(required=True, allow_none=True)
-    first_seen = fields.DateTime(required=True)
-    last_seen = fields.DateTime(required=True)
-    completed_at = fields.DateTime(required=True, allow_none=True)
+    first_seen = Instant(required=True)
+    last_seen = Instant(required=True)
+    completed_at = Instant(required=True, allow_none=True)
     last_step = fields.String(required=True, allow_none=True)
     outcome = fields.Nested(OutcomeSchema, required=True)
 
@@ -97,7 +113,7 @@ class CallSummarySchema(Schema):
 class AnswerEntrySchema(Schema):
     """One answer on a call's timeline: what was asked, and exactly what was sent."""
 
-    at = fields.DateTime(required=True)
+    at = Instant(required=True)
     dialect = fields.String(required=True)
     flow = fields.String(required=True)
     flow_version = fields.String(
@@ -114,10 +130,10 @@ class AnswerEntrySchema(Schema):
 
 
 class EventEntrySchema(Schema):
-    received_at = fields.DateTime(required=True)
+    received_at = Instant(required=True)
     webhook_id = fields.String(required=True, allow_none=True)
     event = fields.String(required=True)
-    created_at = fields.DateTime(required=True)
+    created_at = Instant(required=True)
     future_dated = fields.Boolean(
         required=True,
         metadata={
@@ -142,3 +158,9 @@ class CallPageSchema(Schema):
     next_cursor = fields.String(
         required=True, allow_none=True, metadata={"description": "null on the last page"}
     )
+
+
+#: The dumpers every reader of the call log uses (dumping keeps no state on a schema).
+CALL_RECORD = CallRecordSchema()
+CALL_SUMMARY = CallSummarySchema()
+CALL_PAGE = CallPageSchema()

@@ -10,10 +10,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
-from test_store import post, served
+from store_support import get_call, post, record_answer, served
 
 from toneflow.cli import cli
-from toneflow.store import get_call, make_engine, migrate, record_answer
+from toneflow.store import make_engine, migrate
 from toneflow.store.access import check_token, check_user
 
 

@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import sqlalchemy as sa
+from store_support import get_call, list_calls
 from support import ROOT
 
-from toneflow.store import OUTCOME_KINDS, CallFilter, calls, get_call, list_calls, make_engine
+from toneflow.store import OUTCOME_KINDS, CallFilter, calls, make_engine
 
 
 def test_generated_calls_read_back_with_consistent_outcomes_and_order(database_url):

@@ -14,13 +14,12 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from store_support import get_call, list_calls, post, record_answer, served
 from structlog.testing import capture_logs
 from support import ROOT
-from test_store import post, served
 from test_web_support import PASSWORD, sign_in
 
 from toneflow.redact import looks_like_phone_number, mask_document
-from toneflow.store import get_call, list_calls, record_answer
 from toneflow.store.access import add_user
 
 #: Reads the caller's number and a callback variable back, so the body holds them too.

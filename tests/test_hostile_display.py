@@ -17,12 +17,11 @@ from urllib.parse import quote, unquote, urlsplit
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_support import get_call, record_answer, served
 from support import with_api_token
-from test_store import served
 from test_web_support import sign_in
 
 from toneflow.present import visible
-from toneflow.store import get_call, record_answer
 from toneflow.store.access import add_user
 from toneflow.web.support import path_carries
 
@@ -156,7 +155,7 @@ def test_the_pages_show_hidden_characters_as_marked_escapes(staff, call_id, esca
 
 
 def test_bodies_on_the_call_page_show_hidden_characters_in_their_own_syntax(staff):
-    request = {"call": {"id": "b1"}, "input": {}, "variables": {"name": "Eve\u202e"}}
+    request = {"call": {"id": "b1"}, "input": {"digits": None}, "variables": {"name": "Eve\u202e"}}
     record(staff, "b1", request=request, body="<Response><Speak>hi\u200b</Speak></Response>")
     page = staff.get("/support/calls/b1").get_data(as_text=True)
     assert 'Eve<span class="escape">\\u202e</span>&#34;' in page
@@ -236,7 +235,7 @@ def test_anything_else_that_fails_on_a_support_page_is_a_page_not_json(staff, mo
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(support, "get_call", broken)
+    monkeypatch.setattr(support, "call_log", broken)
     response = staff.get("/support/calls/c1")
     assert response.status_code == 500 and response.content_type.startswith("text/html")
     assert "boom" not in response.get_data(as_text=True)

@@ -13,6 +13,7 @@ import time
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_support import get_call
 
 from toneflow.signing import (
     SignatureError,
@@ -21,7 +22,6 @@ from toneflow.signing import (
     environ_answer_content,
     sign,
 )
-from toneflow.store.calls import get_call
 from toneflow.web.state import STORE
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

@@ -11,101 +11,42 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from support import SEED_WEBHOOK
-
-from toneflow.store import (
-    ServedAnswer,
-    dedupe_key,
-    derive_outcome,
+from store_support import (
+    COMPLETED_AT,
+    RECEIVED,
+    SEED_BODY,
+    T0,
     get_call,
-    make_engine,
-    metadata,
-    migrate,
-    ping,
+    post,
     record_answer,
     record_event,
+    served,
+    webhook,
 )
+
+from toneflow.outcome import derive_outcome
+from toneflow.store import CallLog, dedupe_key, make_engine, metadata, migrate
 from toneflow.store.engine import SQLITE_BUSY_TIMEOUT_MS
 from toneflow.store.tables import answers, events
 
-# The MiniVoice seed webhook, as a platform posts it.
-SEED_BODY: dict[str, Any] = SEED_WEBHOOK
-COMPLETED_AT = datetime(2026, 5, 29, 12, 10, tzinfo=UTC)
-T0 = datetime(2026, 5, 29, 12, 0, tzinfo=UTC)
-RECEIVED = datetime(2026, 5, 29, 12, 10, 1, tzinfo=UTC)
-
-
-def webhook(
-    event: str = "call.completed",
-    *,
-    created_at: datetime = COMPLETED_AT,
-    call_id: str = "call_123",
-    **call: Any,
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A validated event and the raw body it came from, as the web layer passes them."""
-    raw_call = {"id": call_id, **call}
-    body = {
-        "event": event,
-        "created_at": created_at.isoformat().replace("+00:00", "Z"),
-        "call": raw_call,
-        "variables": {},
-        "data": {},
-    }
-    return {**body, "created_at": created_at, "call": dict(raw_call)}, body
-
-
-def post(
-    engine: sa.Engine,
-    event: str = "call.completed",
-    *,
-    webhook_id: str | None = None,
-    received_at: datetime = RECEIVED,
-    **kwargs: Any,
-) -> bool:
-    validated, body = webhook(event, **kwargs)
-    return record_event(
-        engine, event=validated, body=body, webhook_id=webhook_id, received_at=received_at
-    )
-
-
-def served(
-    step: str,
-    *,
-    terminal: bool = False,
-    at: datetime = T0,
-    call_id: str = "call_123",
-    fallback_from: str | None = None,
-    fallback_reason: str | None = None,
-    **overrides: Any,
-) -> ServedAnswer:
-    fields: dict[str, Any] = {
-        "call_id": call_id,
-        "from_number": "+15551230001",
-        "to_number": "+15551230002",
+#: What ``served()`` records as an answer's request: the normalised request, as served.
+REQUEST = {
+    "call": {
+        "id": "call_123",
+        "from": "+15551230001",
+        "to": "+15551230002",
         "direction": "inbound",
-        "customer_id": None,
-        "application_id": None,
-        "at": at,
-        "dialect": "minivoice",
-        "flow": "h_menu",
-        "flow_version": "sha256:abc",
-        "step": step,
-        "terminal": terminal,
-        "request": {"call": {"id": call_id}, "input": {}, "variables": {"lang": "en"}},
-        "body": '{"actions": [{"hangup": {}}]}' if terminal else '{"actions": []}',
-        "duration_ms": 1.25,
-        "fallback_from": fallback_from,
-        "fallback_reason": fallback_reason,
-    }
-    fields.update(overrides)
-    return ServedAnswer(**fields)
+    },
+    "input": {"digits": None},
+    "variables": {"lang": "en"},
+}
 
 
 def count(engine: sa.Engine, table: sa.Table) -> int:
@@ -158,9 +99,9 @@ def test_ping_needs_a_migrated_store(database_url):
     engine = make_engine(database_url)
     try:
         with pytest.raises(sa.exc.DBAPIError):
-            ping(engine)
+            CallLog(engine).ping()
         migrate.upgrade(engine)
-        ping(engine)
+        CallLog(engine).ping()
     finally:
         engine.dispose()
 
@@ -169,7 +110,7 @@ def test_ping_raises_when_the_server_is_unreachable():
     engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
     try:
         with pytest.raises(sa.exc.OperationalError):
-            ping(engine)
+            CallLog(engine).ping()
     finally:
         engine.dispose()
 
@@ -441,7 +382,7 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "flow": "h_menu",
             "flow_version": "sha256:abc",
             "step": "menu",
-            "request": {"call": {"id": "call_123"}, "input": {}, "variables": {"lang": "en"}},
+            "request": REQUEST,
             "body": '{"actions": []}',
             "duration_ms": 1.25,
             "fallback_from": None,
@@ -455,7 +396,7 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "flow": "h_menu",
             "flow_version": "sha256:abc",
             "step": "done",
-            "request": {"call": {"id": "call_123"}, "input": {}, "variables": {"lang": "en"}},
+            "request": REQUEST,
             "body": '{"actions": [{"hangup": {}}]}',
             "duration_ms": 1.25,
             "fallback_from": None,

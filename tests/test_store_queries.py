@@ -13,21 +13,20 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_store import T0, post, served
-
-from toneflow.store import (
-    CallFilter,
-    InvalidCursor,
+from store_support import (
+    T0,
     count_calls,
     get_call,
     iter_records,
     list_calls,
-    make_engine,
-    migrate,
+    post,
     prune,
     record_answer,
     record_event,
+    served,
 )
+
+from toneflow.store import CallFilter, InvalidCursor, make_engine, migrate
 from toneflow.store.tables import answers, calls, events
 
 
@@ -293,7 +292,8 @@ def test_prune_deletes_old_calls_with_their_timelines_and_keeps_the_rest(engine,
 
 
 def test_redaction_masks_numbers_everywhere_they_are_stored(engine):
-    answer = served("menu", request={"call": {"id": "call_123", "from": "+15551230001"}})
+    call = {"id": "call_123", "from": "+15551230001", "to": "+15551230002"}
+    answer = served("menu", request={"call": call})
     record_answer(engine, answer, redact_numbers=True)
     body = {
         "event": "call.completed",

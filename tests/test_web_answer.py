@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 import sqlalchemy as sa
+from store_support import use_store
 
 SEED_CONFIRMATION = {"actions": [{"send_digits": {"digits": "1234#"}}]}
 
@@ -393,8 +394,7 @@ def test_a_request_without_call_id_is_answered_but_not_recorded(app, client):
 def test_store_failure_still_serves_the_answer_and_logs_the_record(app, client):
     from structlog.testing import capture_logs
 
-    app.extensions["toneflow.store"].dispose()
-    app.extensions["toneflow.store"] = sa.create_engine("sqlite:////nonexistent/dir/x.db")
+    use_store(app, sa.create_engine("sqlite:////nonexistent/dir/x.db")).dispose()
     with capture_logs() as logs:
         response = client.get("/answer/minivoice/menu?call_id=lost1")
     assert response.status_code == 200

@@ -10,6 +10,7 @@ from datetime import datetime
 import pytest
 import sqlalchemy as sa
 import structlog
+from store_support import use_store
 
 RECORD_KEYS = [
     "call_id",
@@ -75,13 +76,13 @@ def broken_store(app):
     real = app.extensions["toneflow.store"]
 
     def break_it():
-        app.extensions["toneflow.store"] = sa.create_engine("sqlite:////nonexistent/dir/x.db")
+        use_store(app, sa.create_engine("sqlite:////nonexistent/dir/x.db"))
 
     def restore():
         broken = app.extensions["toneflow.store"]
         if broken is not real:
             broken.dispose()
-            app.extensions["toneflow.store"] = real
+            use_store(app, real)
 
     break_it.restore = restore
     yield break_it

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from store_support import use_store
 from support import SEED_WEBHOOK
 
 
@@ -426,13 +427,11 @@ def test_event_fields_fill_what_the_answer_request_did_not_say(client):
 
 
 def test_store_down_is_503_with_retry_after_and_nothing_is_acknowledged(app, client):
-    store = app.extensions["toneflow.store"]
-    app.extensions["toneflow.store"] = sa.create_engine("sqlite:////nonexistent/dir/x.db")
+    store = use_store(app, sa.create_engine("sqlite:////nonexistent/dir/x.db"))
     try:
         response = post_event(client, webhook("down1"))
     finally:
-        app.extensions["toneflow.store"].dispose()
-        app.extensions["toneflow.store"] = store
+        use_store(app, store).dispose()
     message = assert_error(response, 503, "store_unavailable")
     assert "retry" in message
     assert response.headers["Retry-After"] == "5"

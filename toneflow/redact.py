@@ -142,11 +142,16 @@ def mask_answer(request: Mapping[str, Any], body: str, *numbers: Any) -> tuple[d
     return mask_document(request), mask_text(body, numbers_in(request, numbers))
 
 
-def mask_record(record: dict[str, Any]) -> dict[str, Any]:
-    """A call record (list row or full record) with every phone number in it masked."""
-    masked = {**record, **{key: mask_number(record.get(key)) for key in NUMBER_KEYS}}
+def mask_record(record: dict[str, Any], keys: Iterable[str] = NUMBER_KEYS) -> dict[str, Any]:
+    """A call record (list row or full record) with every phone number in it masked.
+
+    ``keys`` name its number fields: ``from``/``to`` on the wire, the store's plain
+    records keep them under their columns (``from_number``/``to_number``).
+    """
+    keys = tuple(keys)
+    masked = {**record, **{key: mask_number(record.get(key)) for key in keys}}
     if "answers" in record:
-        numbers = [record.get(key) for key in NUMBER_KEYS]
+        numbers = [record.get(key) for key in keys]
         masked["answers"] = [_masked_answer(answer, numbers) for answer in record["answers"]]
     if "events" in record:
         masked["events"] = [

@@ -18,11 +18,11 @@ from typing import Any, TextIO
 import click
 from marshmallow import ValidationError
 
-from schemas.calls import CallListArgsSchema
+from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
-from toneflow.cli.store import command_store
+from toneflow.cli.store import command_call_log
 from toneflow.present import outcome_words, timeline, visible
-from toneflow.store import InvalidCursor, count_calls, get_call, iter_records, list_calls, prune
+from toneflow.store import InvalidCursor
 
 LIST_ARGS = CallListArgsSchema()
 CSV_COLUMNS = (
@@ -73,21 +73,17 @@ def calls() -> None:
 def list_command(limit: int, cursor: str | None, **options: Any) -> None:
     """Calls, newest first: time, id, numbers, flow, outcome and last step."""
     args = _filters(limit=limit, cursor=cursor, **options)
-    with command_store() as (engine, config):
+    with command_call_log() as call_log:
         try:
-            page = list_calls(
-                engine,
-                args["filters"],
-                limit=args["limit"],
-                cursor=args["cursor"],
-                redact_numbers=config["REDACT_NUMBERS"],
+            page = CALL_PAGE.dump(
+                call_log.list(args["filters"], limit=args["limit"], cursor=args["cursor"])
             )
         except InvalidCursor as err:
             raise click.UsageError(f"cursor: {err}") from err
-    if not page.calls:
+    if not page["calls"]:
         click.echo("no calls match")
         return
-    for row in page.calls:
+    for row in page["calls"]:
         shown = _shown(row)
         outcome = row["outcome"]
         step = f" at {visible(outcome['step'])}" if outcome["step"] else ""
@@ -103,18 +99,25 @@ def list_command(limit: int, cursor: str | None, **options: Any) -> None:
                 ]
             )
         )
-    if page.next_cursor:
-        click.echo(f"more: --cursor {page.next_cursor}")
+    if page["next_cursor"]:
+        click.echo(f"more: --cursor {page['next_cursor']}")
 
 
 @calls.command("show")
 @click.argument("call_id")
-def show_command(call_id: str) -> None:
+@click.option(
+    "--json", "as_json", is_flag=True, help="print the record as the API serves it (one line)"
+)
+def show_command(call_id: str, as_json: bool) -> None:
     """One call: the outcome in words, then every answer and event in time order."""
-    with command_store() as (engine, config):
-        record = get_call(engine, call_id, redact_numbers=config["REDACT_NUMBERS"])
-    if record is None:
+    with command_call_log() as call_log:
+        stored = call_log.get(call_id)
+    if stored is None:
         raise click.ClickException(f"no call with id '{visible(call_id)}'")
+    record = CALL_RECORD.dump(stored)
+    if as_json:
+        _jsonl_writer(click.get_text_stream("stdout"))(record)
+        return
     shown = _shown(record)
     click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
     for label, key in (
@@ -171,15 +174,15 @@ def _heading(entry: dict[str, Any]) -> str:
 def export_command(fmt: str, output: TextIO, **options: Any) -> None:
     """Every matching call, newest first, with a progress bar on the terminal."""
     filters = _filters(**options)["filters"]
-    with command_store() as (engine, config):
-        total = count_calls(engine, filters)
-        records = iter_records(engine, filters, redact_numbers=config["REDACT_NUMBERS"])
+    with command_call_log() as call_log:
+        total = call_log.count(filters)
+        records = call_log.export(filters)
         write = _csv_writer(output) if fmt == "csv" else _jsonl_writer(output)
         with click.progressbar(
             records, length=total, label=f"exporting {total} call(s)", file=sys.stderr
         ) as bar:
             for record in bar:
-                write(record)
+                write(CALL_RECORD.dump(record))
     click.echo(f"exported {total} call(s)", err=True)
 
 
@@ -196,8 +199,8 @@ def prune_command(older_than: str) -> None:
         raise click.UsageError(
             f"--older-than: {older_than} reaches back past the year 1; give a shorter age"
         ) from err
-    with command_store() as (engine, _):
-        deleted = prune(engine, cutoff)
+    with command_call_log() as call_log:
+        deleted = call_log.prune(cutoff)
     click.echo(f"pruned {deleted} call(s) last seen before {cutoff.isoformat(timespec='seconds')}")
 
 

@@ -1,4 +1,4 @@
-"""The store engine for commands that need no app: configuration read, engine made, disposed."""
+"""The store for commands that need no app: configuration read, engine made, disposed."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 
 from toneflow.config import load_config
-from toneflow.store import make_engine
+from toneflow.store import CallLog, make_engine
 
 
 @contextmanager
@@ -20,3 +20,10 @@ def command_store() -> Iterator[tuple[Engine, dict]]:
         yield engine, config
     finally:
         engine.dispose()
+
+
+@contextmanager
+def command_call_log() -> Iterator[CallLog]:
+    """The configured call log (redacting as the app would), for the length of a command."""
+    with command_store() as (engine, config):
+        yield CallLog(engine, redact_numbers=config["REDACT_NUMBERS"])

@@ -23,8 +23,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from schemas.flowtest import Case, Request
-from toneflow.store import get_call, migrate
-from toneflow.web.state import STORE
+from toneflow.store import migrate
+from toneflow.web.state import CALL_LOG, STORE
 
 #: The base URL answers are made with; what redirect and action URLs start with.
 BASE_URL = "http://toneflow.test"
@@ -157,7 +157,7 @@ def _request(
 
 
 def _answers(app: Flask, call_id: str) -> list[dict[str, Any]]:
-    record = get_call(app.extensions[STORE], call_id)
+    record = app.extensions[CALL_LOG].get(call_id)
     return record["answers"] if record else []
 
 

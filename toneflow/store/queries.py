@@ -6,7 +6,8 @@ this costs the same on page 1 and page 10,000, and a call arriving between two p
 neither repeats a row nor hides one. Every filter has an index ending in the same pair
 (``toneflow.store.tables``), so the first page of any filtered list reads a few rows.
 
-The web pages, the JSON API and the CLI all list through :func:`list_calls`.
+The web pages, the JSON API and the CLI all list through ``CallLog.list``, which calls
+:func:`list_calls`; rows come back as plain records (:mod:`toneflow.store.records`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import base64
 import binascii
 import dataclasses
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,35 +24,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from toneflow.redact import mask_number, mask_record
-from toneflow.store.calls import call_record, call_summary
+from toneflow.listing import DEFAULT_LIMIT, MAX_LIMIT, NO_FILTER, CallFilter
+from toneflow.redact import mask_number
 from toneflow.store.engine import reading
-from toneflow.store.tables import answers, calls, events
+from toneflow.store.records import call_summary, read_records
+from toneflow.store.tables import calls
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
 PRUNE_BATCH = 1000
 
 
 class InvalidCursor(ValueError):
     """A cursor this store did not hand out (or one mangled on the way back)."""
-
-
-@dataclass(frozen=True)
-class CallFilter:
-    """What a list asks for; every field is optional and they combine with AND.
-
-    ``q`` finds a call by its exact id or by its exact from/to number. ``since`` is
-    inclusive and ``until`` exclusive, both on ``first_seen`` (aware datetimes).
-    """
-
-    status: str | None = None
-    outcome: str | None = None
-    flow: str | None = None
-    last_step: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    q: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,11 +45,10 @@ class Page:
 
 def list_calls(
     engine: Engine,
-    filters: CallFilter = CallFilter(),
+    filters: CallFilter = NO_FILTER,
     *,
     limit: int = DEFAULT_LIMIT,
     cursor: str | None = None,
-    redact_numbers: bool = False,
 ) -> Page:
     """One page of call summaries, newest first, and the cursor of the next page (or None)."""
     if not 1 <= limit <= MAX_LIMIT:
@@ -76,12 +58,12 @@ def list_calls(
         rows = _page_rows(conn, filters, after, limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
-    summaries = [_masked(call_summary(row), redact_numbers) for row in rows]
+    summaries = [call_summary(row) for row in rows]
     next_cursor = encode_cursor(rows[-1]["first_seen"], rows[-1]["call_id"]) if more else None
     return Page(summaries, next_cursor)
 
 
-def count_calls(engine: Engine, filters: CallFilter = CallFilter()) -> int:
+def count_calls(engine: Engine, filters: CallFilter = NO_FILTER) -> int:
     """How many calls match (for an export's progress bar)."""
     query = _filtered(filters).with_only_columns(sa.func.count(), maintain_column_froms=True)
     with reading(engine) as conn:
@@ -90,10 +72,9 @@ def count_calls(engine: Engine, filters: CallFilter = CallFilter()) -> int:
 
 def iter_records(
     engine: Engine,
-    filters: CallFilter = CallFilter(),
+    filters: CallFilter = NO_FILTER,
     *,
     batch: int = 200,
-    redact_numbers: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Every matching call's full record, newest first, read a batch at a time.
 
@@ -108,9 +89,8 @@ def iter_records(
             page = page.where(_after(*after))
         with reading(engine) as conn:
             rows = conn.execute(page).mappings().all()
-            records = _records(conn, rows)
-        for record in records:
-            yield _masked(record, redact_numbers)
+            records = read_records(conn, rows)
+        yield from records
         if len(rows) < batch:
             return
         after = (rows[-1]["first_seen"], rows[-1]["call_id"])
@@ -219,28 +199,3 @@ def _after(first_seen: datetime, call_id: str) -> sa.ColumnElement[bool]:
 
 def _newest_first(query: sa.Select) -> sa.Select:
     return query.order_by(calls.c.first_seen.desc(), calls.c.call_id.desc())
-
-
-def _records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Full records for a batch of call rows, in two timeline queries for the whole batch."""
-    ids = [row["call_id"] for row in rows]
-    if not ids:
-        return []
-    by_call: dict[str, tuple[list, list]] = {call_id: ([], []) for call_id in ids}
-    answer_rows = conn.execute(
-        sa.select(answers).where(answers.c.call_id.in_(ids)).order_by(answers.c.id)
-    ).mappings()
-    for row in answer_rows:
-        by_call[row["call_id"]][0].append(row)
-    event_rows = conn.execute(
-        sa.select(events)
-        .where(events.c.call_id.in_(ids))
-        .order_by(events.c.created_at, events.c.id)
-    ).mappings()
-    for row in event_rows:
-        by_call[row["call_id"]][1].append(row)
-    return [call_record(row, *by_call[row["call_id"]]) for row in rows]
-
-
-def _masked(record: dict[str, Any], redact_numbers: bool) -> dict[str, Any]:
-    return mask_record(record) if redact_numbers else record

@@ -6,7 +6,7 @@ time each writer held SQLite's lock. These statements are built once; each reque
 binds values. A statement object is immutable and memoises its cache key, so executing
 it again reuses its compiled SQL.
 
-The rules stay in SQL over the row's current values, as :mod:`toneflow.store.calls`
+The rules stay in SQL over the row's current values, as :mod:`toneflow.store.ingest`
 explains: a parameter that is NULL (a call field not given) keeps the column as it is,
 and a boolean parameter switches a rule on (``served``, ``has_fallback``, ``has_error``,
 ``has_status``, ``completes``). Events are ordered by ``order_at``, not by the
@@ -52,7 +52,7 @@ def _outcome_sql() -> sa.Case:
     )
 
 
-#: The outcome kind of a call row, as SQL (``toneflow.store.calls.derive_outcome`` in Python).
+#: The outcome kind of a call row, as SQL (``toneflow.outcome.derive_outcome`` in Python).
 OUTCOME_SQL = _outcome_sql()
 
 
@@ -139,7 +139,7 @@ def statements(dialect: str) -> Statements:
     )
 
     # An event's place in the call's order: its created_at, or its receipt time when it
-    # claims to come from the future (``toneflow.store.calls.order_time``).
+    # claims to come from the future (``toneflow.store.ingest.order_time``).
     order_at = _param("order_at", c.status_at)
     not_older = sa.and_(
         _switch("has_status"), sa.or_(c.status_at.is_(None), c.status_at <= order_at)

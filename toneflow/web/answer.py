@@ -3,34 +3,34 @@
 The answer is served even when the call log cannot be written: the platform is waiting
 with a caller in silence. The lost record is then logged in full (``store_write_failed``)
 so nothing is lost for good (masked as the store would have kept it, when redacting).
+``answering`` is the pure answer module; ``engine`` means only the SQLAlchemy engine.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, current_app, request
-from sqlalchemy.exc import SQLAlchemyError
+from flask import Blueprint, Response, request
 
 from schemas.answer import AnswerRequestSchema, normalise
-from toneflow import answer as engine
+from toneflow import answer as answering
 from toneflow import metrics
 from toneflow.logs import get_logger
-from toneflow.redact import mask_text, numbers_in
-from toneflow.store import ServedAnswer, record_answer
-from toneflow.store.calls import loggable_answer
+from toneflow.request import AnswerRequest
+from toneflow.store import AnswerNotRecorded
 from toneflow.web.errors import error_body
 from toneflow.web.requests import read_answer_input
-from toneflow.web.state import flows, public_url, require_signature, store
+from toneflow.web.state import call_log, flows, public_url, require_signature
 
 bp = Blueprint("answer", __name__)
 log = get_logger(__name__)
 #: One instance for every request: loading keeps no state on the schema.
 REQUEST_SCHEMA = AnswerRequestSchema()
-DIALECT_RULE = "any(" + ", ".join(engine.DIALECTS) + ")"
+DIALECT_RULE = "any(" + ", ".join(answering.DIALECTS) + ")"
 #: Flask also serves HEAD for these routes (same headers, no body); a HEAD is a probe, not
 #: a step of the call, so it is answered but never written to the call log.
 RECORDED_METHODS = ("GET", "POST")
@@ -45,8 +45,8 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
     try:
-        served = engine.answer(flows(), flow, step, dialect, answer_request, public_url())
-    except engine.AnswerFailed as failed:
+        served = answering.answer(flows(), flow, step, dialect, answer_request, public_url())
+    except answering.AnswerFailed as failed:
         metrics.answer_failed(dialect)
         # The error table answers the 500; the call's timeline must show it too.
         if _recorded(answer_request):
@@ -61,83 +61,54 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
         "answer_served",
         dialect=dialect,
         flow_version=served.flow.version,
-        body=_loggable_body(answer_request, body_text),
+        body=call_log().loggable_body(answer_request, body_text),
         duration_ms=duration_ms,
         fallback_from=served.fallback_from,
         fallback_reason=served.fallback_reason,
     )
     if _recorded(answer_request):
-        _record(answer_request, served, body_text, duration_ms)
+        _record(answer_request, served, duration_ms)
     return Response(served.body, 200, content_type=served.content_type)
 
 
-def _recorded(answer_request: engine.AnswerRequest) -> bool:
+def _recorded(answer_request: AnswerRequest) -> bool:
     """Whether this answer goes on the call's timeline: a call id, and GET or POST."""
     return answer_request.call_id is not None and request.method in RECORDED_METHODS
 
 
-def _record(
-    answer_request: engine.AnswerRequest, served: engine.Answer, body_text: str, duration_ms: float
-) -> None:
-    _write(
+def _record(answer_request: AnswerRequest, served: answering.Answer, duration_ms: float) -> None:
+    _logged_if_lost(
+        call_log().record_answer,
         answer_request,
-        dialect=served.dialect,
-        flow=served.flow.name,
-        flow_version=served.flow.version,
-        step=served.step,
-        terminal=served.terminal,
-        body=body_text,
+        served,
+        at=datetime.now(UTC),
         duration_ms=duration_ms,
-        fallback_from=served.fallback_from,
-        fallback_reason=served.fallback_reason,
     )
 
 
 def _record_failure(
-    answer_request: engine.AnswerRequest,
+    answer_request: AnswerRequest,
     dialect: str,
     flow_name: str,
-    failed: engine.AnswerFailed,
+    failed: answering.AnswerFailed,
     started: float,
 ) -> None:
     """Put a 500 on the call's timeline: the step that failed, why, and the error body."""
-    _write(
+    _logged_if_lost(
+        call_log().record_failure,
         answer_request,
+        failed,
+        flow=flows().flows[flow_name],
         dialect=dialect,
-        flow=flow_name,
-        flow_version=flows().flows[flow_name].version,
-        step=failed.failure.step,
-        terminal=False,
         body=error_body("answer_url_error", str(failed)).decode("utf-8"),
-        duration_ms=round((time.perf_counter() - started) * 1000, 3),
-        error_reason=failed.failure.reason,
-    )
-
-
-def _write(answer_request: engine.AnswerRequest, **fields: Any) -> None:
-    call = answer_request.call
-    record = ServedAnswer(
-        call_id=call["id"],
-        from_number=call.get("from"),
-        to_number=call.get("to"),
-        direction=call.get("direction"),
-        customer_id=call.get("customer_id"),
-        application_id=call.get("application_id"),
         at=datetime.now(UTC),
-        request=answer_request.as_dict(),
-        **fields,
+        duration_ms=round((time.perf_counter() - started) * 1000, 3),
     )
-    redact = current_app.config["REDACT_NUMBERS"]
+
+
+def _logged_if_lost(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Write to the call log; if the store fails, log the whole record instead."""
     try:
-        record_answer(store(), record, redact_numbers=redact)
-    except SQLAlchemyError as err:
-        # The store masks what it binds, so the statement's parameters in ``err`` are too.
-        record_fields = loggable_answer(record, redact_numbers=redact)
-        log.error("store_write_failed", error=str(err), record=record_fields)
-
-
-def _loggable_body(answer_request: engine.AnswerRequest, body: str) -> str:
-    """The body for the log line: the caller's numbers masked in it when redacting."""
-    if not current_app.config["REDACT_NUMBERS"]:
-        return body
-    return mask_text(body, numbers_in(answer_request.as_dict()))
+        write(*args, **kwargs)
+    except AnswerNotRecorded as lost:
+        log.error("store_write_failed", error=str(lost), record=lost.record)

@@ -6,18 +6,21 @@ A call id may hold ``/`` (``/api/calls/x/y`` and ``/api/calls/x%2Fy`` both find 
 Every request needs ``Authorization: Bearer <token>`` with a token made by
 ``toneflow tokens create NAME``; anything else is a 401 in the contract's error shape,
 with ``WWW-Authenticate: Bearer`` saying what is expected.
+
+Responses are the call log's plain records dumped by the schemas ``/openapi.json``
+publishes (``schemas.calls``): the JSON served is the JSON described.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
-from schemas.calls import CallListArgsSchema, CallLookupArgsSchema
+from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema, CallLookupArgsSchema
 from toneflow.logs import get_logger
-from toneflow.store import InvalidCursor, get_call, list_calls
+from toneflow.store import InvalidCursor
 from toneflow.store.access import check_token
 from toneflow.web.errors import ApiError
-from toneflow.web.state import store
+from toneflow.web.state import call_log, store
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 log = get_logger(__name__)
@@ -46,16 +49,10 @@ def _require_token() -> None:
 def call_list() -> dict:
     args = LIST_ARGS.load(request.args.to_dict())
     try:
-        page = list_calls(
-            store(),
-            args["filters"],
-            limit=args["limit"],
-            cursor=args["cursor"],
-            redact_numbers=_redact(),
-        )
+        page = call_log().list(args["filters"], limit=args["limit"], cursor=args["cursor"])
     except InvalidCursor as err:
         raise ApiError(400, "invalid_request", f"cursor: {err}") from err
-    return {"calls": page.calls, "next_cursor": page.next_cursor}
+    return CALL_PAGE.dump(page)
 
 
 @bp.get("/calls/<path:call_id>")
@@ -70,12 +67,7 @@ def call_by_query() -> dict:
 
 
 def _record(call_id: str) -> dict:
-    # No stored id holds NUL (the schemas refuse it), and PostgreSQL cannot even compare one.
-    record = None if "\x00" in call_id else get_call(store(), call_id, redact_numbers=_redact())
+    record = call_log().get(call_id)
     if record is None:
         raise ApiError(404, "not_found", f"no call with id '{call_id}'")
-    return record
-
-
-def _redact() -> bool:
-    return bool(current_app.config["REDACT_NUMBERS"])
+    return CALL_RECORD.dump(record)

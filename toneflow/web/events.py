@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from flask import Blueprint, current_app, request
+from flask import Blueprint, request
 
 from schemas.events import EventSchema
 from toneflow import metrics
 from toneflow.logs import get_logger
-from toneflow.store import record_event
 from toneflow.web.requests import read_json_object
-from toneflow.web.state import require_signature, store
+from toneflow.web.state import call_log, require_signature
 
 bp = Blueprint("events", __name__)
 log = get_logger(__name__)
@@ -29,13 +28,8 @@ def minivoice_event() -> tuple[dict, int]:
     structlog.contextvars.bind_contextvars(call_id=event["call"]["id"])
     # record_event commits before returning: the 200 below is never sent for an
     # event that is not on disk. A store failure raises, and the error table answers 503.
-    stored = record_event(
-        store(),
-        event=event,
-        body=body,
-        webhook_id=webhook_id,
-        received_at=datetime.now(UTC),
-        redact_numbers=current_app.config["REDACT_NUMBERS"],
+    stored = call_log().record_event(
+        event, body, webhook_id=webhook_id, received_at=datetime.now(UTC)
     )
     metrics.event_received(stored=stored)
     log.info(

@@ -10,12 +10,11 @@ when the store turns out to be behind.
 from __future__ import annotations
 
 from flask import Blueprint, current_app
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from toneflow.logs import get_logger
-from toneflow.store import migrate, ping, reading
-from toneflow.web.state import STORE_STATE, flows, store
+from toneflow.store import CallLog, migrate, reading
+from toneflow.web.state import STORE_STATE, call_log, flows
 
 bp = Blueprint("health", __name__)
 log = get_logger(__name__)
@@ -23,15 +22,15 @@ log = get_logger(__name__)
 OK, NOT_MIGRATED, UNAVAILABLE = "ok", "not_migrated", "unavailable"
 
 
-def store_state(engine: Engine) -> str:
+def store_state(store: CallLog) -> str:
     """Look at the store now: its schema revision first, then whether it can be written."""
     try:
-        with reading(engine) as connection:
+        with reading(store.engine) as connection:
             schema, revision = migrate.schema_state(connection)
         if schema != migrate.CURRENT:
             _log_change(NOT_MIGRATED, revision=revision, hint=migrate.UPGRADE_HINT)
             return NOT_MIGRATED
-        ping(engine)
+        store.ping()
     except SQLAlchemyError as err:
         log.warning("store_unreachable", error=str(err))
         _log_change(UNAVAILABLE)
@@ -53,7 +52,7 @@ def _log_change(state: str, **details: object) -> None:
 
 @bp.get("/healthz")
 def healthz() -> tuple[dict, int]:
-    store_now = store_state(store())
+    store_now = store_state(call_log())
     status = 200 if store_now == OK else 503
     body = {
         "status": "ok" if status == 200 else "degraded",

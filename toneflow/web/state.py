@@ -1,4 +1,8 @@
-"""What the app holds for its views: the flow set, the store engine, the public URL."""
+"""What the app holds for its views: the flow set, the call log, the store engine, the URL.
+
+``create_app`` builds each once: the engine (for sign-in and API tokens) and the
+:class:`~toneflow.store.CallLog` over it (every read and write of the call log).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,11 @@ from sqlalchemy import Engine
 
 from toneflow.flows.registry import FlowSet
 from toneflow.signing import environ_answer_content
+from toneflow.store import CallLog
 
 FLOWS = "toneflow.flows"
 STORE = "toneflow.store"
+CALL_LOG = "toneflow.call_log"
 SIGNATURES = "toneflow.signatures"
 #: The store's last known state ("ok", "not_migrated", "unavailable"), per process.
 STORE_STATE = "toneflow.store_state"
@@ -20,7 +26,13 @@ def flows() -> FlowSet:
 
 
 def store() -> Engine:
+    """The store's engine: for support users, sessions and API tokens."""
     return current_app.extensions[STORE]
+
+
+def call_log() -> CallLog:
+    """The app's one call log (redacting numbers when ``TONEFLOW_REDACT_NUMBERS=1``)."""
+    return current_app.extensions[CALL_LOG]
 
 
 def public_url() -> str:

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
@@ -27,14 +27,15 @@ from werkzeug.exceptions import HTTPException
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from schemas.calls import CallListArgsSchema
+from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
 from toneflow.logs import get_logger
+from toneflow.outcome import OUTCOME_KINDS
 from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
-from toneflow.store import OUTCOME_KINDS, InvalidCursor, get_call, list_calls
+from toneflow.store import InvalidCursor
 from toneflow.store.access import check_user
 from toneflow.web import auth
-from toneflow.web.state import flows, store
+from toneflow.web.state import call_log, flows, store
 
 bp = Blueprint(
     "support",
@@ -202,12 +203,8 @@ def calls() -> tuple[str, int]:
     error, page = None, None
     try:
         args = LIST_ARGS.load(_whole_days(given))
-        page = list_calls(
-            store(),
-            args["filters"],
-            limit=PAGE_SIZE,
-            cursor=args["cursor"],
-            redact_numbers=current_app.config["REDACT_NUMBERS"],
+        page = CALL_PAGE.dump(
+            call_log().list(args["filters"], limit=PAGE_SIZE, cursor=args["cursor"])
         )
     except ValidationError as err:
         error = describe_validation(err)
@@ -236,13 +233,10 @@ def call_by_query() -> tuple[str, int]:
 
 
 def _call_page(call_id: str) -> tuple[str, int]:
-    record = (
-        None
-        if not call_id or "\x00" in call_id
-        else get_call(store(), call_id, redact_numbers=current_app.config["REDACT_NUMBERS"])
-    )
-    if record is None:
+    stored = call_log().get(call_id)
+    if stored is None:
         return render_template("support/missing.html", call_id=call_id), 404
+    record = CALL_RECORD.dump(stored)
     return render_template("support/call.html", record=record, timeline=timeline(record)), 200
 
 

@@ -1,0 +1,277 @@
+"""Write what happened on a call: an answer served (or failed), or a platform's event.
+
+Every write is one short transaction that appends a row (an answer or an event) and
+brings the call's summary row up to date, so the summary can never disagree with the
+rows it summarises. The summary updates are written as SQL expressions over the row's
+current values (fill if null, keep the later time, compare ``status_at``), so they are
+correct however concurrent writers interleave: each UPDATE sees the latest committed
+row, on PostgreSQL under the row lock and on SQLite under the immediate write lock.
+
+Rules the contract sets, each in one place here:
+
+* redelivered events are stored once (``dedupe_key``, insert-or-nothing);
+* an event changes ``status`` only if it is not older than the one that set it, by its
+  :func:`order_time` (``created_at``, or its receipt time when ``created_at`` is more than
+  :data:`FUTURE_SKEW` ahead of it: a clock in the future must not freeze the call);
+* ``completed_at`` is the earliest :func:`order_time` of the call's ``call.completed``s;
+* ``call.completed`` fixes ``last_step``: later answers are logged but don't move it;
+* the first fallback served is the one the outcome reports (:mod:`toneflow.outcome`);
+* an answer that failed with no fallback (a 500) is on the timeline and the outcome;
+* ``calls.outcome`` holds the outcome kind (``writes.OUTCOME_SQL``), refreshed in the same
+  transaction as every write, so the list filters on it through an index.
+
+When redacting, phone numbers are masked (:mod:`toneflow.redact`) before they are
+written, in the call row, the recorded request and the stored event body alike. These
+functions are the :class:`~toneflow.store.CallLog`'s; nothing else calls them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from toneflow.redact import mask_answer, mask_document, mask_number
+from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
+from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
+from toneflow.store.writes import params, statements
+
+COMPLETED_EVENT = "call.completed"
+COMPLETED_STATUS = "completed"
+#: How far ahead of its receipt an event's ``created_at`` may be and still be believed.
+FUTURE_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class AnswerEntry:
+    """One answer as its timeline row keeps it: built from the request and what was sent.
+
+    ``step`` is the step whose actions were served (the fallback step, on a fallback), or
+    the step that failed when ``error_reason`` is set (the platform got a 500 and ``body``
+    is the error body).
+    """
+
+    request: AnswerRequest
+    at: datetime
+    dialect: str
+    flow: str
+    flow_version: str
+    step: str
+    terminal: bool
+    body: str
+    duration_ms: float
+    fallback_from: str | None = None
+    fallback_reason: str | None = None
+    error_reason: str | None = None
+
+    @property
+    def status(self) -> int:
+        return 500 if self.error_reason is not None else 200
+
+
+def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
+    """Log one served (or failed) answer and bring its call's summary up to date, atomically.
+
+    A failed answer goes on the timeline and, if it is the call's first, on the call as
+    ``error_step``; it never moves ``last_step``, since nothing of that step was served.
+    """
+    call = entry.request.call
+    call_id = call.get("id")
+    check_call_id(call_id)
+    at = _aware(entry.at, "answer.at")
+    request, body = _as_stored(entry, redact)
+    served = entry.error_reason is None
+    values = params(
+        call_id=call_id,
+        seen_at=at,
+        flow=entry.flow,
+        dialect=entry.dialect,
+        step=entry.step,
+        terminal=entry.terminal,
+        served=served,
+        has_fallback=entry.fallback_from is not None,
+        fallback_from=entry.fallback_from,
+        fallback_reason=entry.fallback_reason,
+        has_error=not served,
+        error_reason=entry.error_reason,
+        **_given(redact, {f.column: call.get(f.name) for f in DETAIL_FIELDS}),
+    )
+    row = {
+        "call_id": call_id,
+        "at": at,
+        "dialect": entry.dialect,
+        "flow": entry.flow,
+        "flow_version": entry.flow_version,
+        "step": entry.step,
+        "terminal": entry.terminal,
+        "request": request,
+        "body": body,
+        "duration_ms": entry.duration_ms,
+        "fallback_from": entry.fallback_from,
+        "fallback_reason": entry.fallback_reason,
+        "status": entry.status,
+        "error_reason": entry.error_reason,
+    }
+    write = statements(engine.dialect.name)
+    with engine.begin() as conn:
+        conn.execute(write.ensure_call, values)
+        # Update the call before inserting the answer: on PostgreSQL the row lock taken
+        # here orders concurrent answers to one call, so answer ids follow serving order.
+        conn.execute(write.answer_update, values)
+        conn.execute(write.outcome_update, values)
+        conn.execute(write.answer_insert, row)
+
+
+def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:
+    """An answer as :func:`write_answer` would have stored it, for a log line when it could
+    not be: the call's fields, the timeline row, masked exactly as the store would have."""
+    call = entry.request.call
+    request, body = _as_stored(entry, redact)
+    values: dict[str, Any] = {
+        "call_id": call.get("id"),
+        **{f.column: call.get(f.name) for f in DETAIL_FIELDS},
+        "at": entry.at.isoformat(),
+        "dialect": entry.dialect,
+        "flow": entry.flow,
+        "flow_version": entry.flow_version,
+        "step": entry.step,
+        "terminal": entry.terminal,
+        "request": request,
+        "body": body,
+        "duration_ms": entry.duration_ms,
+        "fallback_from": entry.fallback_from,
+        "fallback_reason": entry.fallback_reason,
+        "error_reason": entry.error_reason,
+    }
+    if redact:
+        values.update((column, mask_number(values[column])) for column in NUMBER_COLUMNS)
+    return values
+
+
+def write_event(
+    engine: Engine,
+    *,
+    event: Mapping[str, Any],
+    body: Mapping[str, Any],
+    webhook_id: str | None,
+    received_at: datetime,
+    redact: bool,
+) -> bool:
+    """Store a validated webhook once and apply it to its call; False for a duplicate.
+
+    ``event`` is the validated payload (``created_at`` an aware datetime); ``body`` is
+    the JSON object exactly as received, which is what gets stored. A duplicate (same
+    ``webhook_id``, or without one the same event, call id and ``created_at``) changes
+    nothing. Returns only once the transaction has committed.
+    """
+    call = event["call"]
+    call_id = call["id"]
+    check_call_id(call_id)
+    name = event["event"]
+    created_at = _aware(event["created_at"], "event created_at")
+    received_at = _aware(received_at, "received_at")
+    webhook_id = webhook_id or None
+    given = _given(redact, {f.column: call.get(f.name) for f in DETAIL_FIELDS})
+    if redact:
+        body = mask_document(body)
+    new_status = call.get("status") or (COMPLETED_STATUS if name == COMPLETED_EVENT else None)
+    values = params(
+        call_id=call_id,
+        seen_at=received_at,
+        flow=None,
+        dialect=None,
+        dedupe_key=dedupe_key(
+            event=name, call_id=call_id, created_at=created_at, webhook_id=webhook_id
+        ),
+        webhook_id=webhook_id,
+        event=name,
+        created_at=created_at,
+        received_at=received_at,
+        order_at=order_time(created_at, received_at),
+        body=dict(body),
+        has_status=new_status is not None,
+        status=new_status,
+        completes=name == COMPLETED_EVENT,
+        **given,
+    )
+    write = statements(engine.dialect.name)
+    with engine.connect() as conn, conn.begin() as transaction:
+        conn.execute(write.ensure_call, values)
+        inserted = conn.execute(write.event_insert, values).scalar_one_or_none()
+        if inserted is None:
+            transaction.rollback()
+            return False
+        conn.execute(write.event_update, values)
+        conn.execute(write.outcome_update, values)
+    return True
+
+
+def is_future_dated(created_at: datetime, received_at: datetime) -> bool:
+    """An event that says it was created more than :data:`FUTURE_SKEW` after it arrived."""
+    return created_at - received_at > FUTURE_SKEW
+
+
+def order_time(created_at: datetime, received_at: datetime) -> datetime:
+    """Where an event goes in its call's order: when it was created, as it says, unless that
+    is in the future (:func:`is_future_dated`); then when it was received.
+
+    Platform clocks drift by seconds, so a small lead is believed; an event dated
+    9999-12-31 would otherwise set a status and a completion no genuine event could follow.
+    """
+    return received_at if is_future_dated(created_at, received_at) else created_at
+
+
+def dedupe_key(*, event: str, call_id: str, created_at: datetime, webhook_id: str | None) -> str:
+    """The identity of a delivery: its webhook-id, else (event, call id, created_at).
+
+    ``created_at`` is compared as an instant (normalised to UTC), so the same time
+    written with another offset is still the same event.
+    """
+    if webhook_id:
+        key = "webhook-id:" + webhook_id
+        if len(key) <= DEDUPE_KEY_MAX:
+            return key
+        return "webhook-id-sha256:" + hashlib.sha256(webhook_id.encode()).hexdigest()
+    instant = _aware(created_at, "created_at").astimezone(UTC).isoformat()
+    identity = json.dumps([event, call_id, instant], separators=(",", ":"))
+    return "event:" + hashlib.sha256(identity.encode()).hexdigest()
+
+
+def check_call_id(call_id: Any) -> None:
+    """Refuse what no call id is: a write must name its call (the schemas say so first)."""
+    if not isinstance(call_id, str) or not call_id:
+        raise ValueError("a call id must be a non-empty string")
+    if len(call_id) > CALL_ID_MAX:
+        raise ValueError(f"a call id must be at most {CALL_ID_MAX} characters")
+
+
+def _as_stored(entry: AnswerEntry, redact: bool) -> tuple[dict[str, Any], str]:
+    """The request and body an answer's timeline entry keeps (masked when redacting)."""
+    request = entry.request.as_dict()
+    if not redact:
+        return request, entry.body
+    call = entry.request.call
+    return mask_answer(request, entry.body, call.get("from"), call.get("to"))
+
+
+def _given(redact: bool, values: dict[str, Any]) -> dict[str, Any]:
+    """Every call field, None where not given (None and empty strings say nothing), the
+    phone numbers masked when redacting."""
+    given = {name: None if value in (None, "") else value for name, value in values.items()}
+    if redact:
+        for column in NUMBER_COLUMNS:
+            given[column] = mask_number(given.get(column))
+    return given
+
+
+def _aware(value: Any, what: str) -> datetime:
+    if not isinstance(value, datetime):
+        raise TypeError(f"{what} must be a datetime, not {type(value).__name__}")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware")
+    return value
