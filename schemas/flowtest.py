@@ -29,8 +29,7 @@ from marshmallow import ValidationError, fields, post_load, validate, validates_
 
 from schemas.base import Schema
 from schemas.fields import Name
-
-DIALECTS = ("minivoice", "ozml")
+from toneflow.request import ANSWER_DIALECTS
 
 
 @dataclass(frozen=True)
@@ -85,7 +84,7 @@ class RequestSchema(Schema):
 
 class CaseSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1))
-    dialect = fields.String(validate=validate.OneOf(DIALECTS), load_default="minivoice")
+    dialect = fields.String(validate=validate.OneOf(ANSWER_DIALECTS), load_default="minivoice")
     start = Name()
     call = fields.Dict(keys=fields.String(), load_default=dict)
     variables = fields.Dict(keys=fields.String(), load_default=dict)

@@ -13,15 +13,16 @@ from hypothesis import strategies as st
 from toneflow.answer import (
     DIALECTS,
     MAX_CACHED_BASES,
+    RENDERERS,
     Answer,
     AnswerFailed,
-    AnswerRequest,
     NotFound,
     StepFailed,
     answer,
 )
 from toneflow.flows.compile import compile_flow
 from toneflow.flows.registry import FlowSet
+from toneflow.request import AnswerRequest
 
 BASE = "https://tf.test"
 
@@ -666,3 +667,8 @@ def test_any_digits_are_served_valid_or_fall_back(digits):
     else:
         assert served.fallback_from == "s"
         assert [e.tag for e in root] == ["Hangup"]
+
+
+def test_every_answer_dialect_has_exactly_one_renderer():
+    """The request model names the dialects; the answer has a renderer for each, no more."""
+    assert tuple(RENDERERS) == DIALECTS

@@ -21,10 +21,11 @@ from toneflow.flows import model
 from toneflow.flows.registry import FlowSet
 from toneflow.flows.templates import RENDER_FAILURES, render_failure
 from toneflow.render import RenderError, minivoice, ozml
-from toneflow.request import AnswerRequest
+from toneflow.request import ANSWER_DIALECTS, AnswerRequest
 
+#: The renderer of each answer dialect, in the order ``toneflow.request`` names them.
 RENDERERS = {"minivoice": minivoice, "ozml": ozml}
-DIALECTS = tuple(RENDERERS)
+DIALECTS = ANSWER_DIALECTS
 #: Switches may lead to switches; more hops than this is a loop the lint should have caught.
 MAX_SWITCH_HOPS = 16
 #: Distinct public base URLs a static step keeps bodies for (the Host header is the client's).

@@ -36,6 +36,9 @@ NUMBER_FIELDS: tuple[str, ...] = tuple(f.name for f in CALL_FIELDS if f.is_numbe
 NUMBER_COLUMNS: tuple[str, ...] = tuple(f.column for f in CALL_FIELDS if f.is_number)
 #: Fields other than the id, which answers and events may fill in on the call row.
 DETAIL_FIELDS: tuple[CallField, ...] = tuple(f for f in CALL_FIELDS if f.name != "id")
+#: The answer dialects a platform may ask for (``/answer/<dialect>/…``): each has one
+#: renderer in ``toneflow/render/`` (``toneflow.answer.RENDERERS``).
+ANSWER_DIALECTS: tuple[str, ...] = ("minivoice", "ozml")
 #: Query/form parameters that carry the collected digits, first found wins.
 DIGITS_PARAMETERS: tuple[str, ...] = ("digits", "Digits", "DtmfDigits")
 

@@ -5,7 +5,7 @@ writes which key, which character writes how much silence, and, for OzML, that s
 is a separate ``<Delay>`` element of whole seconds. Adding a platform is adding a row.
 
 These are *digit* dialects (seven platforms' ways of writing DTMF), not the answer
-dialects (MiniVoice JSON, OzML XML) that :data:`toneflow.answer.DIALECTS` names.
+dialects (MiniVoice JSON, OzML XML) that :data:`toneflow.request.ANSWER_DIALECTS` names.
 """
 
 from __future__ import annotations
