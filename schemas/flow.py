@@ -21,9 +21,11 @@ from schemas.fields import (
     WholeNumber,
     template_source,
 )
+from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
 from toneflow.flows import model
 
 MAX_PAUSE_MS = 60_000
+MAX_TONE_MS = 10_000
 KEYS_TO_FINISH = "0123456789*#"
 
 
@@ -218,6 +220,25 @@ class StepField(fields.Field):
         raise ValidationError("a step is a list of actions, or a mapping with `switch` and `cases`")
 
 
+class DtmfTimingSchema(Schema):
+    """How the platform sends each key: tone length and inter-key gap, in ms."""
+
+    tone_ms = WholeNumber(
+        validate=validate.Range(1, MAX_TONE_MS),
+        unit="milliseconds",
+        metadata={"description": f"how long each key sounds; default {DEFAULT_TONE_MS}"},
+    )
+    gap_ms = WholeNumber(
+        validate=validate.Range(0, MAX_TONE_MS),
+        unit="milliseconds",
+        metadata={"description": f"silence after each key; default {DEFAULT_GAP_MS}"},
+    )
+
+    @post_load
+    def _build(self, data: dict, **kwargs: Any) -> WireTiming:
+        return WireTiming(**data)
+
+
 class FlowFileSchema(Schema):
     """A whole flow file (``flows/<name>.yaml``)."""
 
@@ -230,6 +251,10 @@ class FlowFileSchema(Schema):
     fallback = Name(metadata={"description": "the step served when another cannot render"})
     vars = fields.Dict(
         keys=fields.String(), metadata={"description": "constants, visible to templates as vars.*"}
+    )
+    dtmf = fields.Nested(
+        DtmfTimingSchema,
+        metadata={"description": "the platform's tone and gap (the wire plan); default 100/100"},
     )
     steps = NamedMapping(
         StepField(),

@@ -72,6 +72,10 @@ class _Generator:
             return {"$ref": self._define("step", lambda: self._step(field))}
         if isinstance(field, flow.ActionField):
             return {"$ref": self._define("action", self._action)}
+        if isinstance(field, fields.Nested):
+            nested = field.schema
+            name = type(nested).__name__.removesuffix("Schema").lower()
+            return {"$ref": self._define(name, lambda: self.schema(nested))}
         if isinstance(field, fields.List):
             return self._constrained({"type": "array", "items": self.field(field.inner)}, field)
         if isinstance(field, fields.Url):

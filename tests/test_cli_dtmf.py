@@ -56,8 +56,8 @@ def test_timeline_table(run):
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["key", "position", "start", "ms", "end", "ms"]
     assert lines[1].split() == ["1", "1", "1000", "1100"]
-    assert lines[2].split() == ["2", "3", "1600", "1700"]
-    assert lines[3] == "total: 1700 ms"
+    assert lines[2].split() == ["2", "3", "1700", "1800"]  # the gap, then the 500 ms pause
+    assert lines[3] == "total: 1800 ms"
     assert len(lines) == 4  # no warnings
 
 

@@ -30,10 +30,11 @@ def test_keys_sound_for_the_tone_and_are_separated_by_the_gap():
     assert spans(result) == [("1", 1000, 1050), ("2", 1070, 1120)]
 
 
-def test_a_pause_replaces_the_gap_where_it_stands():
+def test_a_pause_adds_to_the_gap_after_a_key():
+    # MiniVoice sends like Asterisk: the gap after every key, then the pause's silence
     result = timeline(parse("1w2W", "minivoice"), pause_before_ms=500)
-    assert spans(result) == [("1", 500, 600), ("2", 1100, 1200)]
-    assert result.total_ms == 2200  # the trailing pause is part of the send
+    assert spans(result) == [("1", 500, 600), ("2", 1200, 1300)]
+    assert result.total_ms == 2400  # the trailing pause (after its gap) is part of the send
     assert [t.position for t in result.tones] == [1, 3]
 
 
@@ -75,12 +76,10 @@ def test_timeline_total_is_tones_gaps_and_pauses(case, pause_before_ms, tone_ms,
     _, text = case
     seq = parse(text, "minivoice")
     result = timeline(seq, tone_ms=tone_ms, gap_ms=gap_ms, pause_before_ms=pause_before_ms)
-    adjacent_keys = sum(
-        isinstance(a, Key) and isinstance(b, Key) for a, b in itertools.pairwise(seq)
-    )
+    followed_keys = sum(isinstance(a, Key) for a, _ in itertools.pairwise(seq))
     keys = len(keys_of(seq))
     assert result.total_ms == (
-        pause_before_ms + sum(pauses_of(seq)) + keys * tone_ms + adjacent_keys * gap_ms
+        pause_before_ms + sum(pauses_of(seq)) + keys * tone_ms + followed_keys * gap_ms
     )
     assert len(result.tones) == keys
     starts = [t.start_ms for t in result.tones]

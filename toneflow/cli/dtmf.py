@@ -19,10 +19,12 @@ from schemas.base import first_message
 from toneflow.config import load_config
 from toneflow.dtmf.dialects import DIGIT_DIALECTS
 from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.limits import ERROR, timing_breaches
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.dtmf.spelling import render
 from toneflow.dtmf.timeline import Timeline, TimelineWarning, timeline
 from toneflow.dtmf.tokens import Pause, Token
+from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
 from toneflow.flows.compile import compile_file
 from toneflow.flows.model import Flow, SendDigits, TemplateSource
 from toneflow.flows.registry import flow_files
@@ -80,8 +82,8 @@ def convert_command(text: str, from_dialect: str, to_dialect: str, round_up: boo
 @dtmf.command("timeline")
 @click.argument("text")
 @click.option("--dialect", type=_DIALECT, default="minivoice", show_default=True)
-@click.option("--tone-ms", type=click.IntRange(min=1), default=100, show_default=True)
-@click.option("--gap-ms", type=_MS, default=100, show_default=True)
+@click.option("--tone-ms", type=click.IntRange(min=1), default=DEFAULT_TONE_MS, show_default=True)
+@click.option("--gap-ms", type=_MS, default=DEFAULT_GAP_MS, show_default=True)
 @click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the timeline as JSON.")
 def timeline_command(
@@ -112,18 +114,38 @@ def _echo_table(result: Timeline) -> None:
 @dtmf.command("check")
 @click.argument("text")
 @click.option("--dialect", type=_DIALECT, required=True)
+@click.option("--tone-ms", type=click.IntRange(min=1), default=DEFAULT_TONE_MS, show_default=True)
+@click.option("--gap-ms", type=_MS, default=DEFAULT_GAP_MS, show_default=True)
 @click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
 @click.option(
     "--max-length", type=click.IntRange(min=1), default=DEFAULT_MAX_DIGITS, show_default=True
 )
-def check_command(text: str, dialect: str, pause_before_ms: int, max_length: int) -> None:
-    """Validate TEXT for DIALECT: print ok and any timing warnings, or fail (exit 1)."""
+def check_command(
+    text: str, dialect: str, tone_ms: int, gap_ms: int, pause_before_ms: int, max_length: int
+) -> None:
+    """Validate TEXT for DIALECT: print ok and any timing warnings, or fail (exit 1).
+
+    A tone shorter than detectors must accept (40 ms) fails; a short gap or a key
+    repeated too soon (under 50 ms) is a warning.
+    """
     try:
         seq = parse(text, dialect, max_length=max_length)
     except DtmfError as error:
         _fail(error)
+    # the timeline warns of every repeated key already; the limits add tone and gap
+    breaches = timing_breaches(WireTiming(tone_ms, gap_ms))
+    errors = [b for b in breaches if b.severity == ERROR]
+    for breach in errors:
+        click.echo(f"error: {breach.message}", err=True)
+    if errors:
+        raise click.exceptions.Exit(1)
     click.echo("ok")
-    _echo_warnings(timeline(seq, pause_before_ms=pause_before_ms, dialect=dialect).warnings)
+    for breach in breaches:
+        click.echo(f"warning: {breach.message}")
+    result = timeline(
+        seq, tone_ms=tone_ms, gap_ms=gap_ms, pause_before_ms=pause_before_ms, dialect=dialect
+    )
+    _echo_warnings(result.warnings)
 
 
 @dtmf.command("export")

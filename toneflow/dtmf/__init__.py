@@ -7,6 +7,8 @@
 - :mod:`~toneflow.dtmf.spelling` — tokens back into a dialect's text, exactly or rounded up.
 - :mod:`~toneflow.dtmf.ozml_timing` — how tokens become OzML's ``Delay``/``SendDTMF`` groups
   (whole seconds, rounded up); the XML itself is made in :mod:`toneflow.render.ozml`.
+- :mod:`~toneflow.dtmf.wire` — the wire plan: each tone, gap and pause of a send, in ms.
+- :mod:`~toneflow.dtmf.limits` — what a far end's detector can hear (the timing lint).
 - :mod:`~toneflow.dtmf.timeline` — when each tone sounds, and what risks a missed digit.
 
 Import each name from the module that owns it; this package re-exports nothing, so a

@@ -27,6 +27,9 @@ class DigitDialect:
     pauses: Mapping[str, int]  # character in this dialect -> silence in ms
     delay_unit_ms: int | None = None  # silence is a separate element, whole multiples of this
     max_run: int | None = None  # most keys the platform takes in one run, when documented
+    # On the wire (toneflow.dtmf.wire): a pause stands in the gap's place (True) or is
+    # added after the gap that follows a key (False, as Asterisk and FreeSWITCH send).
+    pause_replaces_gap: bool = False
 
     def spell_key(self, key: str) -> str | None:
         """Return this dialect's character for ``key``, or None when it cannot send it."""
@@ -50,7 +53,9 @@ _BY_NAME: dict[str, DigitDialect] = {
     d.name: d
     for d in (
         DigitDialect("minivoice", _same(KEYS), {**_W, ",": 500}),
-        DigitDialect("ozml", _same("0123456789*#"), {}, delay_unit_ms=1000),
+        DigitDialect(
+            "ozml", _same("0123456789*#"), {}, delay_unit_ms=1000, pause_replaces_gap=True
+        ),
         DigitDialect("vicidial", {**_same(_DIGITS), "P": "#", "S": "*"}, {"Q": 1000}),
         DigitDialect("vobiz", _same("0123456789*#"), _W),
         DigitDialect("genesys", _same(_DIGITS), {}),

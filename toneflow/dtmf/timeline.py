@@ -1,6 +1,7 @@
 """The timeline: what goes on the line, when, and what makes far ends miss digits.
 
-Keys sound one after another with a gap between; a pause stands in for a gap. The
+The times are the wire plan's (:mod:`toneflow.dtmf.wire`): this module adds no timing
+rule of its own, only the reading of the plan for people. The
 warnings are for people (``toneflow dtmf timeline`` and ``check``): no pause after
 connect, a key repeated with only the gap, a run of keys longer than the platform
 documents.
@@ -14,16 +15,10 @@ from dataclasses import dataclass
 
 from toneflow.dtmf.dialects import digit_dialect
 from toneflow.dtmf.tokens import Key, Pause, Token, merge_pauses
+from toneflow.dtmf.wire import Tone, WireTiming, wire_plan
 
-
-@dataclass(frozen=True)
-class ToneSpan:
-    """When one key sounds, in ms from the start of the send."""
-
-    key: str
-    position: int
-    start_ms: int
-    end_ms: int
+ToneSpan = Tone
+"""When one key sounds, in ms from the start of the send (the wire plan's :class:`Tone`)."""
 
 
 @dataclass(frozen=True)
@@ -54,34 +49,25 @@ def timeline(
 ) -> Timeline:
     """Lay ``seq`` out in time and warn about what makes far ends miss digits.
 
-    Each key sounds for ``tone_ms``; adjacent keys are ``gap_ms`` apart; a pause
-    replaces the gap where it stands. Time 0 is the start of the send action, so
-    ``pause_before_ms`` comes first and ``total_ms`` includes it. With ``dialect``,
-    runs of keys longer than that platform's documented limit are flagged too.
+    The times are :func:`~toneflow.dtmf.wire.wire_plan`'s for ``dialect`` (MiniVoice's
+    rules when None): each key sounds for ``tone_ms``, keys are ``gap_ms`` apart, and a
+    pause adds to the gap or replaces it as the dialect does. Time 0 is the start of the
+    send action, so ``pause_before_ms`` comes first and ``total_ms`` includes it. With
+    ``dialect``, runs of keys longer than that platform's documented limit are flagged too.
     """
-    if tone_ms <= 0 or gap_ms < 0 or pause_before_ms < 0:
-        raise ValueError("tone_ms must be positive; gap_ms and pause_before_ms not negative")
+    if pause_before_ms < 0:
+        raise ValueError("pause_before_ms cannot be negative")
+    timing = WireTiming(tone_ms, gap_ms)  # ValueError for impossible timing
     max_run = digit_dialect(dialect).max_run if dialect is not None else None
     tokens = merge_pauses(seq)
-    tones: list[ToneSpan] = []
-    now = pause_before_ms
-    previous: Token | None = None
-    for token in tokens:
-        if isinstance(token, Pause):
-            now += token.ms
-        else:
-            if isinstance(previous, Key):
-                now += gap_ms
-            tones.append(ToneSpan(token.key, token.position, now, now + tone_ms))
-            now += tone_ms
-        previous = token
+    plan = wire_plan(tokens, dialect or "minivoice", timing=timing, pause_before_ms=pause_before_ms)
     warnings = [
         *_no_pause_warning(tokens, pause_before_ms),
         *_repeat_warnings(tokens, gap_ms),
         *_run_warnings(tokens, dialect, max_run),
     ]
     warnings.sort(key=lambda w: w.position or 0)
-    return Timeline(tuple(tones), now, tuple(warnings))
+    return Timeline(plan.tones, plan.total_ms, tuple(warnings))
 
 
 def _no_pause_warning(tokens: tuple[Token, ...], pause_before_ms: int) -> list[TimelineWarning]:

@@ -17,11 +17,13 @@ from marshmallow import ValidationError, fields
 from schemas.base import KEY_PROBLEMS, did_you_mean, first_message
 from schemas.fields import digit_limit
 from schemas.flow import FlowFileSchema
+from toneflow.dtmf.wire import WireTiming
 from toneflow.flows import graph, model
 from toneflow.flows.ozml_checks import ozml_notes
 from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
 from toneflow.flows.templates import RENDER_FAILURES, REQUEST_NAMES, render_failure
+from toneflow.flows.timing_checks import timing_notes
 
 #: marshmallow's message for a missing required field, reworded for flow authors.
 REQUIRED = fields.Field.default_error_messages["required"]
@@ -160,6 +162,12 @@ class _Compiler:
         for note in ozml_notes(loaded["steps"]):
             self.error(note.path, note.message, severity=WARNING, position=note.position)
 
+    def check_timing(self, loaded: dict) -> None:
+        """Report DTMF timing a far end's detector may not hear (tone, gap, repeats)."""
+        timing = loaded.get("dtmf", WireTiming())
+        for severity, note in timing_notes(timing, loaded["steps"]):
+            self.error(note.path, note.message, severity=severity, position=note.position)
+
     def resolve_constants(self, loaded: dict) -> None:
         """Render now the templates that use only the flow's ``vars``.
 
@@ -270,6 +278,7 @@ def compile_flow(
         if loaded is not None:
             compiler.resolve_constants(loaded)
             compiler.check_ozml(loaded)
+            compiler.check_timing(loaded)
             compiler.check_fallback(loaded)
     compiler.check_steps()
     problems += compiler.problems
@@ -286,6 +295,7 @@ def compile_flow(
         fallback=loaded.get("fallback"),
         description=loaded.get("description"),
         vars=loaded.get("vars", {}),
+        dtmf=loaded.get("dtmf", WireTiming()),
     )
     return flow, problems
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
 from typing import Any, ClassVar
 
+from toneflow.dtmf.wire import WireTiming
 from toneflow.flows.templates import render_template
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -160,5 +161,7 @@ class Flow:
     fallback: str | None = None
     description: str | None = None
     vars: dict[str, Any] = field(default_factory=dict)
+    #: The platform's tone and gap the flow declares (``dtmf:``): what its wire plans assume.
+    dtmf: WireTiming = field(default_factory=WireTiming)
     #: Rendered bodies of static steps, keyed by (step, dialect, base URL).
     cache: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)
