@@ -24,7 +24,7 @@ from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.dtmf.spelling import render
 from toneflow.dtmf.timeline import Timeline, TimelineWarning, timeline
 from toneflow.dtmf.tokens import Pause, Token
-from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
+from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming, wire_plan
 from toneflow.flows.compile import compile_file
 from toneflow.flows.model import Flow, SendDigits, TemplateSource
 from toneflow.flows.registry import flow_files
@@ -169,6 +169,18 @@ def export_command(
     flow's vars and the --var values, as a call with those variables would get them.
     """
     compiled = _load_flow(flow)
+    for index, sequence in _step_sends(compiled, flow, step, variables):
+        try:
+            click.echo(f"action {index}: {_write(sequence, to_dialect, round_up=round_up)}")
+        except DtmfError as error:
+            _fail(ValueError(f"action {index}: {error}"))
+
+
+def _step_sends(
+    compiled: Flow, flow: str, step: str, variables: tuple[str, ...]
+) -> list[tuple[int, tuple[Token, ...]]]:
+    """(action number, tokens with pause_before_ms as a leading pause) for each
+    send_digits of ``step``, templates rendered with the flow's vars and ``variables``."""
     if step not in compiled.steps:
         _fail(ValueError(f"flow '{flow}' has no step named '{step}'"))
     context = {
@@ -184,6 +196,7 @@ def export_command(
     ]
     if not sends:
         _fail(ValueError(f"step '{step}' of flow '{flow}' sends no digits"))
+    found = []
     for index, action in sends:
         try:
             digits = _value(action.digits, context)
@@ -193,11 +206,12 @@ def export_command(
                 if pause
                 else parse(digits, "minivoice")
             )
-            click.echo(f"action {index}: {_write(sequence, to_dialect, round_up=round_up)}")
         except (DtmfError, ValidationError) as error:
             _fail(ValueError(f"action {index}: {first_message(getattr(error, 'messages', error))}"))
         except RENDER_FAILURES as error:
             _fail(ValueError(f"action {index}: {_render_reason(error, context)}"))
+        found.append((index, sequence))
+    return found
 
 
 def _render_reason(error: Exception, context: dict) -> str:
@@ -234,3 +248,85 @@ def _load_flow(name: str) -> Flow:
             click.echo(str(problem), err=True)
         _fail(ValueError(f"flow '{name}' has errors; run toneflow lint"))
     return flow
+
+
+_VARS = click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="With --flow: a request variable for templated digits (repeatable).",
+)
+
+
+@dtmf.command("render")
+@click.argument("text", required=False)
+@click.option("--dialect", type=_DIALECT, default="minivoice", show_default=True)
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--tone-ms", type=click.IntRange(min=1), help="Tone length [flow's, else 100].")
+@click.option("--gap-ms", type=_MS, help="Silence after each key [flow's, else 100].")
+@click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
+@click.option("--codec", type=click.Choice(["pcm16", "ulaw"]), default="pcm16", show_default=True)
+@click.option("--rate", type=click.IntRange(4000, 192000), default=8000, show_default=True)
+@click.option("--flow", help="Render a flow's step instead of TEXT (needs --step).")
+@click.option("--step", help="With --flow: the step whose send_digits are rendered.")
+@_VARS
+def render_command(
+    text: str | None,
+    dialect: str,
+    out: Path,
+    tone_ms: int | None,
+    gap_ms: int | None,
+    pause_before_ms: int,
+    codec: str,
+    rate: int,
+    flow: str | None,
+    step: str | None,
+    variables: tuple[str, ...],
+) -> None:
+    """Write TEXT as DTMF audio to a WAV file, as the wire plan puts it on the line.
+
+    Row and column tones at -10 and -8 dBm0; gaps and pauses are exact silence; time 0
+    is the start of the send. With --flow/--step, each send_digits of the step is
+    rendered in order, one after another (its pause_before_ms first, the flow's dtmf:
+    tone and gap unless given here); the step's other actions (speak, play, …) take no
+    time in the file.
+    """
+    if (text is None) == (flow is None) or (flow is None) != (step is None):
+        raise click.UsageError("give TEXT, or --flow with --step")
+    from toneflow.dtmf import audio  # numpy: only the commands that make sound load it
+
+    if flow is not None:
+        compiled = _load_flow(flow)
+        timing = _timing(tone_ms, gap_ms, compiled.dtmf)
+        plans = [
+            wire_plan(seq, "minivoice", timing=timing)
+            for _, seq in _step_sends(compiled, flow, step, variables)
+        ]
+    else:
+        try:
+            seq = parse(text, dialect)
+        except DtmfError as error:
+            _fail(error)
+        plans = [
+            wire_plan(
+                seq,
+                dialect,
+                timing=_timing(tone_ms, gap_ms, WireTiming()),
+                pause_before_ms=pause_before_ms,
+            )
+        ]
+    import numpy as np
+
+    samples = np.concatenate([audio.render_plan(plan, rate=rate) for plan in plans])
+    audio.write_wav(out, samples, rate=rate, codec=codec)
+    keys = sum(len(plan.tones) for plan in plans)
+    seconds = len(samples) / rate
+    click.echo(f"wrote {out}: {keys} keys, {seconds:.3f} s, {rate} Hz {codec}")
+
+
+def _timing(tone_ms: int | None, gap_ms: int | None, default: WireTiming) -> WireTiming:
+    return WireTiming(
+        default.tone_ms if tone_ms is None else tone_ms,
+        default.gap_ms if gap_ms is None else gap_ms,
+    )
