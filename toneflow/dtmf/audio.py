@@ -213,8 +213,10 @@ def _samples(raw: bytes, tag: int, bits: int, path: Path) -> np.ndarray:
         return np.frombuffer(raw[: len(raw) // 2 * 2], dtype="<i2") / 32768.0
     if tag == _WAVE_FORMAT_PCM and bits == 24:
         b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
-        value = b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (
-            b[:, 2].astype(np.int8).astype(np.int32) << 16
+        value = (
+            b[:, 0].astype(np.int32)
+            | (b[:, 1].astype(np.int32) << 8)
+            | (b[:, 2].astype(np.int8).astype(np.int32) << 16)
         )
         return value / 8388608.0
     if tag == _WAVE_FORMAT_PCM and bits == 32:
