@@ -19,6 +19,7 @@ from schemas.base import first_message
 from toneflow.config import load_config
 from toneflow.dtmf.dialects import DIGIT_DIALECTS
 from toneflow.dtmf.errors import DtmfError
+from toneflow.dtmf.expect import first_difference
 from toneflow.dtmf.limits import ERROR, timing_breaches
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.dtmf.spelling import render
@@ -330,3 +331,58 @@ def _timing(tone_ms: int | None, gap_ms: int | None, default: WireTiming) -> Wir
         default.tone_ms if tone_ms is None else tone_ms,
         default.gap_ms if gap_ms is None else gap_ms,
     )
+
+
+@dtmf.command("decode")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text")
+@click.option("--expect", "expect", metavar="TEXT", help="Check what was heard against TEXT.")
+@click.option("--dialect", type=_DIALECT, default="minivoice", show_default=True)
+@click.option("--tone-ms", type=click.IntRange(min=1), default=DEFAULT_TONE_MS, show_default=True)
+@click.option("--gap-ms", type=_MS, default=DEFAULT_GAP_MS, show_default=True)
+@click.option("--pause-before-ms", type=_MS, default=0, show_default=True)
+def decode_command(
+    file: Path,
+    fmt: str,
+    expect: str | None,
+    dialect: str,
+    tone_ms: int,
+    gap_ms: int,
+    pause_before_ms: int,
+) -> None:
+    """Print every DTMF key heard in a WAV FILE, with its start and end in ms.
+
+    PCM (8-32 bit), float or G.711 µ-law, at any common rate. With --expect, the keys
+    heard are checked against TEXT's wire plan (--dialect, --tone-ms, --gap-ms,
+    --pause-before-ms; time 0 is the start of the file): exit 1 naming the first key
+    missing, extra, or more than 20 ms early or late.
+    """
+    from toneflow.dtmf import audio, decode  # numpy: only the commands that hear load it
+
+    plan = None
+    if expect is not None:
+        try:
+            seq = parse(expect, dialect)
+        except DtmfError as error:
+            _fail(error)
+        timing = WireTiming(tone_ms, gap_ms)
+        plan = wire_plan(seq, dialect, timing=timing, pause_before_ms=pause_before_ms)
+    try:
+        heard = decode.decode(audio.read_wav(file))
+    except audio.AudioError as error:
+        _fail(error)
+    if fmt == "json":
+        keys = [dataclasses.asdict(key) for key in heard]
+        click.echo(json.dumps({"keys": keys}, indent=2))
+    else:
+        click.echo(f"{'key':<4}{'start ms':>10}{'end ms':>10}")
+        for key in heard:
+            click.echo(f"{key.key:<4}{key.start_ms:>10}{key.end_ms:>10}")
+        click.echo(f"heard: {''.join(key.key for key in heard) or '(nothing)'}")
+    if plan is not None:
+        difference = first_difference(plan, [(k.key, k.start_ms) for k in heard])
+        if difference is not None:
+            _fail(ValueError(difference))
+        pairs = zip(heard, plan.tones, strict=True)  # first_difference found none missing
+        worst = max((abs(k.start_ms - t.start_ms) for k, t in pairs), default=0)
+        click.echo(f"ok: every planned key heard, in time (largest offset {worst} ms)", err=True)
