@@ -239,6 +239,15 @@ class DtmfTimingSchema(Schema):
         return WireTiming(**data)
 
 
+class DtmfTimingField(fields.Nested):
+    """``dtmf:``, a mapping; anything else is told how to write it (not ``_schema``)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, dict):
+            raise ValidationError("dtmf is a mapping: write `dtmf: {tone_ms: 100, gap_ms: 100}`")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class FlowFileSchema(Schema):
     """A whole flow file (``flows/<name>.yaml``)."""
 
@@ -252,7 +261,7 @@ class FlowFileSchema(Schema):
     vars = fields.Dict(
         keys=fields.String(), metadata={"description": "constants, visible to templates as vars.*"}
     )
-    dtmf = fields.Nested(
+    dtmf = DtmfTimingField(
         DtmfTimingSchema,
         metadata={"description": "the platform's tone and gap (the wire plan); default 100/100"},
     )

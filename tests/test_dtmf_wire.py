@@ -106,3 +106,24 @@ def test_a_flow_declares_its_platforms_tone_and_gap():
     assert flow.dtmf == WireTiming(80, 60)
     flow, _ = compile_flow("f", "f.yaml", b'steps:\n  a:\n    - send_digits: "1"\n', max_digits=128)
     assert flow.dtmf == WireTiming(100, 100)
+
+
+def test_a_bad_dtmf_block_is_an_error_at_its_place():
+    from toneflow.flows.compile import compile_flow
+
+    def problems(block: str) -> list[str]:
+        text = f'dtmf: {block}\nsteps:\n  a:\n    - send_digits: "1"\n'.encode()
+        flow, found = compile_flow("f", "f.yaml", text, max_digits=128)
+        assert flow is None
+        return [str(p) for p in found]
+
+    assert problems("5") == [
+        "f.yaml:1:7: error: dtmf is a mapping: write `dtmf: {tone_ms: 100, gap_ms: 100}`"
+    ]
+    assert problems("{tone_ms: 0}") == [
+        "f.yaml:1:17: error: dtmf.tone_ms: Must be greater than or equal to 1 and less "
+        "than or equal to 10000."
+    ]
+    assert problems("{gap: 40}")[0].startswith(
+        "f.yaml:1:8: error: dtmf.gap: unknown key 'gap' (did you mean 'gap_ms'?)"
+    )
