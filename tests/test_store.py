@@ -181,7 +181,7 @@ def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
     try:
         record_answer(engine, served("menu"))
         # Only a durability PRAGMA (below) may come before the transaction begins.
-        assert [s for s in statements if not s.startswith("PRAGMA synchronous")][0] == (
+        assert next(s for s in statements if not s.startswith("PRAGMA synchronous")) == (
             "BEGIN IMMEDIATE"
         )
         statements.clear()
