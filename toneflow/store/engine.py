@@ -139,7 +139,11 @@ def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path"
         )
     _create_parent_folder(url)
-    engine = sa.create_engine(url)
+    # Named parameters (``:v_call_id``), which sqlite3 supports natively, rather than the
+    # driver's default ``?``: the call row's upsert names each value several times (in its
+    # VALUES, its SET and its outcome), and positionally every occurrence was one more
+    # parameter to build and convert on every write (77 of them for 29 values).
+    engine = sa.create_engine(url, paramstyle="named")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _connection_record) -> None:
