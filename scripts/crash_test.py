@@ -210,11 +210,12 @@ def check(url: str, acknowledged: set[int], answered: set[int]) -> dict:
         rows = conn.exec_driver_sql(
             "SELECT webhook_id, count(*) FROM events GROUP BY webhook_id"
         ).all()
-        recorded = set(
-            conn.exec_driver_sql(
-                "SELECT DISTINCT call_id FROM answers WHERE call_id LIKE 'crash_answer_%'"
-            ).scalars()
-        )
+        # No LIKE pattern: psycopg reads a bare % in driver SQL as a placeholder.
+        recorded = {
+            call_id
+            for call_id in conn.exec_driver_sql("SELECT DISTINCT call_id FROM answers").scalars()
+            if call_id.startswith("crash_answer_")
+        }
         if engine.dialect.name == "sqlite":
             integrity = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
         else:
