@@ -4,12 +4,13 @@
 static steps), imports excluded, as wall time and as the CPU time it used (which other
 processes on a busy machine do not inflate); ``app`` is the whole ``create_app()`` in another fresh
 process; ``lint`` is the ``toneflow lint`` command a flow author runs, interpreter
-start included.
+start included, as wall time and CPU time.
 """
 
 from __future__ import annotations
 
 import json
+import resource
 import subprocess
 import sys
 import time
@@ -68,6 +69,7 @@ def measure(folder: Path, worst_case: Path, database_url: str) -> dict:
         "worst_case_load_cpu_s": worst["cpu_seconds"],
     }
     started = time.perf_counter()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
     lint = subprocess.run(
         [str(Path(sys.executable).with_name("toneflow")), "lint", str(folder)],
         cwd=ROOT,
@@ -76,6 +78,10 @@ def measure(folder: Path, worst_case: Path, database_url: str) -> dict:
         text=True,
     )
     result["lint_s"] = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["lint_cpu_s"] = (after.ru_utime - children.ru_utime) + (
+        after.ru_stime - children.ru_stime
+    )
     result["lint_exit"] = lint.returncode
     result["lint_summary"] = lint.stderr.strip().splitlines()[-1] if lint.stderr else ""
     return {key: round(v, 3) if isinstance(v, float) else v for key, v in result.items()}

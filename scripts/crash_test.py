@@ -1,10 +1,13 @@
-"""Crash test: acknowledged events survive workers killed mid-request.
+"""Crash test: acknowledged events and served answers survive workers killed mid-request.
 
 Runs toneflow under gunicorn with several workers, posts N unique signed events from
 several threads (retrying, with the same webhook-id, what was not acknowledged — as a
-platform does), while a killer thread SIGKILLs a random worker every few tenths of a
-second. Then it checks that every acknowledged event is stored exactly once and that the
-database passes its integrity check.
+platform does) and asks for M answers with a call id each (not retried), while a killer
+thread SIGKILLs a random worker every few tenths of a second. Then it checks that every
+acknowledged event is stored exactly once, that every answer served (a 200) is on its
+call's timeline, and that the database passes its integrity check. On SQLite the answers
+are committed with ``synchronous=NORMAL`` (a record must survive the worker, not power
+loss) and the events with FULL; killing the worker is the crash both must survive.
 
     python scripts/crash_test.py                       # SQLite, 2,000 events
     python scripts/crash_test.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/scratch
@@ -115,10 +118,15 @@ def start_server(url: str, port: int, workers: int, log: Path) -> subprocess.Pop
 
 
 class Run:
-    def __init__(self, port: int, events: int, threads: int, deadline: float) -> None:
+    def __init__(self, port: int, events: int, answers: int, threads: int, deadline: float) -> None:
         self.port, self.deadline = port, deadline
-        self.pending = list(range(events))
+        # Answers and events interleaved, so both kinds of write are cut by the kills.
+        self.pending: list[tuple[str, int]] = [("event", n) for n in range(events)]
+        self.pending += [("answer", n) for n in range(answers)]
+        random.Random(0).shuffle(self.pending)
         self.acknowledged: set[int] = set()
+        self.answered: set[int] = set()
+        self.answer_failures = 0
         self.attempts = 0
         self.failures = 0
         self.lock = threading.Lock()
@@ -150,12 +158,29 @@ class Run:
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
             return False
 
+    def answer(self, number: int) -> bool:
+        url = f"http://127.0.0.1:{self.port}/answer/minivoice/menu?call_id=crash_answer_{number}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                return reply.status == 200
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            return False
+
     def send(self) -> None:
         while time.monotonic() < self.deadline:
             with self.lock:
                 if not self.pending:
                     return
-                number = self.pending.pop()
+                kind, number = self.pending.pop()
+            if kind == "answer":
+                # Not retried: what counts is that every answer served was recorded.
+                served = self.answer(number)
+                with self.lock:
+                    if served:
+                        self.answered.add(number)
+                    else:
+                        self.answer_failures += 1
+                continue
             with self.lock:
                 self.attempts += 1
             if self.post(number):
@@ -164,7 +189,7 @@ class Run:
             else:
                 with self.lock:
                     self.failures += 1
-                    self.pending.insert(0, number)  # redeliver later, same webhook-id
+                    self.pending.insert(0, ("event", number))  # redeliver, same webhook-id
 
 
 def kill_workers(master: int, every: float, stop: threading.Event, kills: list[int]) -> None:
@@ -179,12 +204,18 @@ def kill_workers(master: int, every: float, stop: threading.Event, kills: list[i
                 pass
 
 
-def check(url: str, acknowledged: set[int]) -> dict:
+def check(url: str, acknowledged: set[int], answered: set[int]) -> dict:
     engine = make_engine(url)
     with engine.connect() as conn:
         rows = conn.exec_driver_sql(
             "SELECT webhook_id, count(*) FROM events GROUP BY webhook_id"
         ).all()
+        # No LIKE pattern: psycopg reads a bare % in driver SQL as a placeholder.
+        recorded = {
+            call_id
+            for call_id in conn.exec_driver_sql("SELECT DISTINCT call_id FROM answers").scalars()
+            if call_id.startswith("crash_answer_")
+        }
         if engine.dialect.name == "sqlite":
             integrity = conn.exec_driver_sql("PRAGMA integrity_check").scalar()
         else:
@@ -193,9 +224,12 @@ def check(url: str, acknowledged: set[int]) -> dict:
     stored = {webhook_id: count for webhook_id, count in rows}
     lost = [n for n in acknowledged if f"msg_crash_{n}" not in stored]
     twice = [webhook_id for webhook_id, count in stored.items() if count != 1]
+    answers_lost = [n for n in answered if f"crash_answer_{n}" not in recorded]
     return {
         "stored": len(stored),
         "lost": len(lost),
+        "answers_recorded": len(recorded),
+        "answers_lost": len(answers_lost),
         "stored_twice": len(twice),
         "integrity": integrity,
     }
@@ -222,6 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="default: a new SQLite file")
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--answers", type=int, default=1000, help="answers with a call id")
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--kill-every", type=float, default=0.3, help="seconds between kills")
@@ -234,7 +269,9 @@ def main(argv: list[str] | None = None) -> int:
         reset(url)
         port = free_port()
         server = start_server(url, port, args.workers, Path(folder) / "gunicorn.log")
-        run = Run(port, args.events, args.threads, time.monotonic() + args.max_seconds)
+        run = Run(
+            port, args.events, args.answers, args.threads, time.monotonic() + args.max_seconds
+        )
         stop, kills = threading.Event(), []
         killer = threading.Thread(
             target=kill_workers, args=(server.pid, args.kill_every, stop, kills)
@@ -255,14 +292,18 @@ def main(argv: list[str] | None = None) -> int:
             "acknowledged": len(run.acknowledged),
             "attempts": run.attempts,
             "failed_attempts": run.failures,
+            "answers": args.answers,
+            "answers_served": len(run.answered),
+            "answers_not_served": run.answer_failures,
             "kills": len(kills),
             "seconds": round(time.monotonic() - started, 1),
-            **check(url, run.acknowledged),
+            **check(url, run.acknowledged, run.answered),
         }
     print(json.dumps(result) if args.json else "\n".join(f"{k}: {v}" for k, v in result.items()))
     ok = (
         result["lost"] == 0
         and result["stored_twice"] == 0
+        and result["answers_lost"] == 0
         and str(result["integrity"]).startswith("ok")
         and result["acknowledged"] == args.events
     )

@@ -55,6 +55,7 @@ def test_smoke_run_writes_every_measure_as_json(smoke):
     assert startup["flows"] == 21  # 20 generated and the benchmark's own
     assert startup["lint_exit"] == 0
     assert startup["load_s"] > 0 and startup["load_cpu_s"] > 0 and startup["lint_s"] > 0
+    assert startup["lint_cpu_s"] > 0
     for side in ("toneflow", "bare"):
         assert results["memory"][side]["workers"] >= 1
         assert results["memory"][side]["rss_mb"] > 0

@@ -180,12 +180,38 @@ def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
     sa.event.listen(engine, "before_cursor_execute", capture)
     try:
         record_answer(engine, served("menu"))
-        assert statements[0] == "BEGIN IMMEDIATE"
+        # Only a durability PRAGMA (below) may come before the transaction begins.
+        assert next(s for s in statements if not s.startswith("PRAGMA synchronous")) == (
+            "BEGIN IMMEDIATE"
+        )
         statements.clear()
         get_call(engine, "call_123")
         assert statements[0] == "BEGIN"
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
+
+
+def test_sqlite_commits_answers_crash_safe_and_events_power_safe(engine):
+    """An answer's record needs to survive a killed worker (NORMAL); an acknowledged event
+    power loss (FULL), also when the same pooled connection wrote an answer just before."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite durability levels")
+    levels: list[int] = []
+
+    def at_commit(conn):
+        cursor = conn.connection.dbapi_connection.execute("PRAGMA synchronous")
+        levels.append(cursor.fetchone()[0])
+
+    sa.event.listen(engine, "commit", at_commit)
+    try:
+        record_answer(engine, served("menu"))
+        post(engine, "call.ringing", webhook_id="msg_a")
+        record_answer(engine, served("done", terminal=True))
+        with engine.begin() as conn:  # any other write: the default, FULL
+            conn.exec_driver_sql("SELECT 1")
+    finally:
+        sa.event.remove(engine, "commit", at_commit)
+    assert levels == [1, 2, 1, 2]  # NORMAL, FULL, NORMAL, FULL
 
 
 # --- events -----------------------------------------------------------------------

@@ -5,13 +5,17 @@ concurrent writers (threads, or gunicorn workers sharing a SQLite file) neither 
 data nor fail with "database is locked". Both promises depend on connection settings
 rather than on the queries, so they live here, in one place:
 
-* SQLite: WAL (readers never block the writer), ``synchronous=FULL`` (a commit is on
-  disk before it returns), a 2 s busy timeout (``TONEFLOW_SQLITE_BUSY_TIMEOUT_MS``),
+* SQLite: WAL (readers never block the writer), ``synchronous=FULL`` by default (a
+  commit is on disk before it returns: an acknowledged event survives power loss), a
+  2 s busy timeout (``TONEFLOW_SQLITE_BUSY_TIMEOUT_MS``),
   foreign keys on, and SQLAlchemy rather than the ``sqlite3`` module deciding when a
   transaction begins. Write transactions start with ``BEGIN IMMEDIATE``, so a writer
   takes the write lock up front and waits for it under the busy timeout, instead of
   failing at once when a read lock cannot be upgraded. Reads (see :func:`reading`)
-  start with a plain deferred ``BEGIN``.
+  start with a plain deferred ``BEGIN``. A write that need only survive a crash of the
+  process (an answer's record, see :func:`writing`) runs with ``synchronous=NORMAL``:
+  in WAL mode its commit is in the operating system's hands when it returns, with no
+  ``fsync``; the next FULL commit on the file syncs it with its own.
 * PostgreSQL (psycopg 3): ``pool_pre_ping`` so a connection dropped by the server or a
   failover is replaced instead of failing a request.
 
@@ -37,6 +41,14 @@ SQLITE_BUSY_TIMEOUT_MS = 2000
 
 # Connection execution option that marks a read-only unit of work (see ``reading``).
 _READ_ONLY = "toneflow_read_only"
+# Connection execution option: the SQLite ``synchronous`` level of a write (``writing``).
+_SYNCHRONOUS = "toneflow_synchronous"
+# Where a SQLite connection keeps the ``synchronous`` level it is set to (its pool info).
+_SYNCHRONOUS_NOW = "toneflow_synchronous_now"
+#: A commit on disk before it returns (survives power loss): every write by default.
+POWER_SAFE = "FULL"
+#: A commit the OS holds when it returns (survives the process being killed, not power loss).
+CRASH_SAFE = "NORMAL"
 
 
 class UnsupportedDatabase(ValueError):
@@ -105,13 +117,33 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
+@contextmanager
+def writing(engine: Engine, *, survives_power_loss: bool = True) -> Iterator[Connection]:
+    """A write transaction; ``survives_power_loss=False`` for records that need only survive
+    the worker being killed (an answer's record), which on SQLite skips the ``fsync``.
+
+    The level is per connection, so it is set before the transaction begins and only when
+    it changes; every other write (``engine.begin()``) gets the default, FULL. PostgreSQL
+    is unaffected (each commit waits for its WAL flush, as the psycopg baseline's does).
+    """
+    with engine.connect() as conn:
+        if not survives_power_loss:
+            conn.execution_options(**{_SYNCHRONOUS: CRASH_SAFE})
+        with conn.begin():
+            yield conn
+
+
 def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.get_driver_name() != "pysqlite":
         raise UnsupportedDatabase(
             f"unsupported SQLite driver {url.drivername!r}: use sqlite:///path"
         )
     _create_parent_folder(url)
-    engine = sa.create_engine(url)
+    # Named parameters (``:v_call_id``), which sqlite3 supports natively, rather than the
+    # driver's default ``?``: the call row's upsert names each value several times (in its
+    # VALUES, its SET and its outcome), and positionally every occurrence was one more
+    # parameter to build and convert on every write (77 of them for 29 values).
+    engine = sa.create_engine(url, paramstyle="named")
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _connection_record) -> None:
@@ -124,17 +156,25 @@ def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
             cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.fetchall()
-            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute(f"PRAGMA synchronous = {POWER_SAFE}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
+        _connection_record.info[_SYNCHRONOUS_NOW] = POWER_SAFE
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(_READ_ONLY):
+        options = conn.get_execution_options()
+        if options.get(_READ_ONLY):
             conn.exec_driver_sql("BEGIN")
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # Outside any transaction, before BEGIN: the level the commit below will use.
+        wanted = options.get(_SYNCHRONOUS, POWER_SAFE)
+        info = conn.connection.info
+        if info.get(_SYNCHRONOUS_NOW) != wanted:
+            conn.exec_driver_sql(f"PRAGMA synchronous = {wanted}")
+            info[_SYNCHRONOUS_NOW] = wanted
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

@@ -17,8 +17,10 @@ Rules the contract sets, each in one place here:
 * ``call.completed`` fixes ``last_step``: later answers are logged but don't move it;
 * the first fallback served is the one the outcome reports (:mod:`toneflow.outcome`);
 * an answer that failed with no fallback (a 500) is on the timeline and the outcome;
-* ``calls.outcome`` holds the outcome kind (``writes.OUTCOME_SQL``), refreshed in the same
-  transaction as every write, so the list filters on it through an index.
+* ``calls.outcome`` holds the outcome kind (``writes.OUTCOME_SQL``), written by the same
+  statement as the rest of the call row, so the list filters on it through an index;
+* an answer's record survives the worker being killed (on SQLite it is committed with
+  ``synchronous=NORMAL``); an event is acknowledged only once it would survive power loss.
 
 When redacting, phone numbers are masked (:mod:`toneflow.redact`) before they are
 written, in the call row, the recorded request and the stored event body alike. These
@@ -38,6 +40,7 @@ from sqlalchemy.engine import Engine
 
 from toneflow.redact import mask_answer, mask_document, mask_number
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
+from toneflow.store.engine import writing
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
 from toneflow.store.writes import params, statements
 
@@ -118,12 +121,12 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         "error_reason": entry.error_reason,
     }
     write = statements(engine.dialect.name)
-    with engine.begin() as conn:
-        conn.execute(write.ensure_call, values)
-        # Update the call before inserting the answer: on PostgreSQL the row lock taken
-        # here orders concurrent answers to one call, so answer ids follow serving order.
-        conn.execute(write.answer_update, values)
-        conn.execute(write.outcome_update, values)
+    # An answer's record must survive the worker being killed, not power loss: on SQLite
+    # its commit skips the fsync (``synchronous=NORMAL``); an event's never does.
+    with writing(engine, survives_power_loss=False) as conn:
+        # The call row first: on PostgreSQL the row lock taken here orders concurrent
+        # answers to one call, so answer ids follow serving order.
+        conn.execute(write.answer_upsert, values)
         conn.execute(write.answer_insert, row)
 
 
@@ -201,13 +204,12 @@ def write_event(
     )
     write = statements(engine.dialect.name)
     with engine.connect() as conn, conn.begin() as transaction:
-        conn.execute(write.ensure_call, values)
+        # The call row first (the event row refers to it); a duplicate undoes it.
+        conn.execute(write.event_upsert, values)
         inserted = conn.execute(write.event_insert, values).scalar_one_or_none()
         if inserted is None:
             transaction.rollback()
             return False
-        conn.execute(write.event_update, values)
-        conn.execute(write.outcome_update, values)
     return True
 
 

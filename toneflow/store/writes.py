@@ -11,12 +11,14 @@ explains: a parameter that is NULL (a call field not given) keeps the column as 
 and a boolean parameter switches a rule on (``served``, ``has_fallback``, ``has_error``,
 ``has_status``, ``completes``). Events are ordered by ``order_at``, not by the
 ``created_at`` they are stored with (the two differ only for a future-dated event).
-``calls.outcome`` is refreshed by its own UPDATE after each write, so it is computed
-from the row as that write left it (:data:`OUTCOME_SQL`).
+The call row is written by one upsert per write (``INSERT … ON CONFLICT DO UPDATE``, on
+SQLite and PostgreSQL alike) whose ``outcome`` is :data:`OUTCOME_SQL` over the values
+that same statement writes, so it is the outcome of the row as the write leaves it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 from typing import Any, NamedTuple
 
@@ -31,23 +33,25 @@ CALL_FIELDS = tuple(f.column for f in DETAIL_FIELDS)
 
 
 class Statements(NamedTuple):
-    ensure_call: sa.Executable
-    answer_update: sa.Executable
+    answer_upsert: sa.Executable
     answer_insert: sa.Executable
     event_insert: sa.Executable
-    event_update: sa.Executable
-    outcome_update: sa.Executable
+    event_upsert: sa.Executable
 
 
-def _outcome_sql() -> sa.Case:
-    """The outcome kind over a call row's columns: ``derive_outcome``, in SQL."""
-    c = calls.c
+def _outcome_sql(row: Mapping[str, sa.ColumnElement[Any]] = calls.c) -> sa.Case:
+    """The outcome kind over a call row's columns: ``derive_outcome``, in SQL.
+
+    ``row`` maps a column name to its value: the stored row's columns by default, or the
+    expressions an upsert is about to write, so the outcome is computed from the row as
+    that write leaves it, in the same statement.
+    """
     return sa.case(
-        (c.fallback_step.is_not(None), "fell_back"),
-        (c.error_step.is_not(None), "failed"),
-        (c.last_step.is_(None), "never_answered"),
-        (c.completed_at.is_(None), "in_progress"),
-        (c.last_step_terminal.is_(True), "finished"),
+        (row["fallback_step"].is_not(None), "fell_back"),
+        (row["error_step"].is_not(None), "failed"),
+        (row["last_step"].is_(None), "never_answered"),
+        (row["completed_at"].is_(None), "in_progress"),
+        (row["last_step_terminal"].is_(True), "finished"),
         else_="abandoned",
     )
 
@@ -83,8 +87,28 @@ def _insert(dialect: str, table: sa.Table) -> sqlite.Insert | postgresql.Insert:
     raise ValueError(f"unsupported database backend {dialect!r}")
 
 
+def _with_outcome(values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` for a call row plus its outcome, computed from them (the columns a
+    write does not set keep their stored values)."""
+    row = {name: values.get(name, calls.c[name]) for name in OUTCOME_COLUMNS}
+    return {**values, "outcome": _outcome_sql(row)}
+
+
+#: The columns the outcome rule reads.
+OUTCOME_COLUMNS = (
+    "fallback_step",
+    "error_step",
+    "last_step",
+    "completed_at",
+    "last_step_terminal",
+)
+
+
 @cache
 def statements(dialect: str) -> Statements:
+    """Each write as few statements as it can be: an answer is one upsert of its call
+    row and one insert of its own row; an event one insert-or-nothing of its row and,
+    when it is new, one upsert of its call row."""
     c = calls.c
     fills = {name: sa.func.coalesce(c[name], _param(name, c[name])) for name in CALL_FIELDS}
     seen = _param("seen_at", c.first_seen)
@@ -92,74 +116,91 @@ def statements(dialect: str) -> Statements:
         "first_seen": sa.case((c.first_seen > seen, seen), else_=c.first_seen),
         "last_seen": sa.case((c.last_seen < seen, seen), else_=c.last_seen),
     }
-    ensure_call = (
-        _insert(dialect, calls)
-        .values(
-            call_id=_param("call_id", c.call_id),
-            first_seen=seen,
-            last_seen=seen,
-            flow=_param("flow", c.flow),
-            dialect=_param("dialect", c.dialect),
-            **{name: _param(name, c[name]) for name in CALL_FIELDS},
-        )
-        .on_conflict_do_nothing(index_elements=[c.call_id])
-    )
-    where_call = c.call_id == _param("call_id", c.call_id)
+    new_call = {
+        "call_id": _param("call_id", c.call_id),
+        "first_seen": seen,
+        "last_seen": seen,
+        **{name: _param(name, c[name]) for name in CALL_FIELDS},
+    }
 
     # Flow and dialect follow the last step served; completion freezes all three. A
     # failed answer (a 500: nothing of its step was served) moves none of them.
-    is_open = sa.and_(_switch("served"), c.completed_at.is_(None))
+    served = _switch("served")
+    is_open = sa.and_(served, c.completed_at.is_(None))
     flow, dialect_ = _param("flow", c.flow), _param("dialect", c.dialect)
-    first_fallback = sa.and_(_switch("has_fallback"), c.fallback_step.is_(None))
-    first_error = sa.and_(_switch("has_error"), c.error_step.is_(None))
-    answer_update = (
-        sa.update(calls)
-        .where(where_call)
-        .values(
-            flow=sa.case((is_open, flow), else_=sa.func.coalesce(c.flow, flow)),
-            dialect=sa.case((is_open, dialect_), else_=sa.func.coalesce(c.dialect, dialect_)),
-            last_step=sa.case((is_open, _param("step", c.last_step)), else_=c.last_step),
-            last_step_terminal=sa.case(
-                (is_open, _param("terminal", c.last_step_terminal)), else_=c.last_step_terminal
-            ),
-            fallback_step=sa.case(
-                (first_fallback, _param("fallback_from", c.fallback_step)), else_=c.fallback_step
-            ),
-            fallback_reason=sa.case(
-                (first_fallback, _param("fallback_reason", c.fallback_reason)),
-                else_=c.fallback_reason,
-            ),
-            error_step=sa.case((first_error, _param("step", c.error_step)), else_=c.error_step),
-            error_reason=sa.case(
-                (first_error, _param("error_reason", c.error_reason)), else_=c.error_reason
-            ),
-            **seen_bounds,
-            **fills,
-        )
+    step, terminal = _param("step", c.last_step), _param("terminal", c.last_step_terminal)
+    has_fallback, has_error = _switch("has_fallback"), _switch("has_error")
+    fallback_from = _param("fallback_from", c.fallback_step)
+    fallback_reason = _param("fallback_reason", c.fallback_reason)
+    error_reason = _param("error_reason", c.error_reason)
+    first_fallback = sa.and_(has_fallback, c.fallback_step.is_(None))
+    first_error = sa.and_(has_error, c.error_step.is_(None))
+    # A call first seen by this answer: what the update below makes of an empty row.
+    answer_new_call = {
+        **new_call,
+        "flow": flow,
+        "dialect": dialect_,
+        "last_step": sa.case((served, step), else_=sa.null()),
+        "last_step_terminal": sa.case((served, terminal), else_=sa.null()),
+        "fallback_step": sa.case((has_fallback, fallback_from), else_=sa.null()),
+        "fallback_reason": sa.case((has_fallback, fallback_reason), else_=sa.null()),
+        "error_step": sa.case((has_error, _param("step", c.error_step)), else_=sa.null()),
+        "error_reason": sa.case((has_error, error_reason), else_=sa.null()),
+        "completed_at": sa.null(),
+    }
+    answer_update = {
+        "flow": sa.case((is_open, flow), else_=sa.func.coalesce(c.flow, flow)),
+        "dialect": sa.case((is_open, dialect_), else_=sa.func.coalesce(c.dialect, dialect_)),
+        "last_step": sa.case((is_open, step), else_=c.last_step),
+        "last_step_terminal": sa.case((is_open, terminal), else_=c.last_step_terminal),
+        "fallback_step": sa.case((first_fallback, fallback_from), else_=c.fallback_step),
+        "fallback_reason": sa.case((first_fallback, fallback_reason), else_=c.fallback_reason),
+        "error_step": sa.case((first_error, _param("step", c.error_step)), else_=c.error_step),
+        "error_reason": sa.case((first_error, error_reason), else_=c.error_reason),
+        **seen_bounds,
+        **fills,
+    }
+    # One statement for the call row, whether the call is new or not. On PostgreSQL the
+    # row lock it takes orders concurrent answers to one call, so answer ids (inserted
+    # after it, in the same transaction) follow serving order.
+    answer_upsert = (
+        _insert(dialect, calls)
+        .values(_with_outcome(answer_new_call))
+        .on_conflict_do_update(index_elements=[c.call_id], set_=_with_outcome(answer_update))
     )
 
     # An event's place in the call's order: its created_at, or its receipt time when it
     # claims to come from the future (``toneflow.store.ingest.order_time``).
     order_at = _param("order_at", c.status_at)
-    not_older = sa.and_(
-        _switch("has_status"), sa.or_(c.status_at.is_(None), c.status_at <= order_at)
-    )
+    has_status, completes = _switch("has_status"), _switch("completes")
+    not_older = sa.and_(has_status, sa.or_(c.status_at.is_(None), c.status_at <= order_at))
     # The earliest completion reported: a later-stored completion that happened earlier
     # (a late delivery, or one whose future-dated twin was placed at its receipt) wins.
     earlier_completion = sa.or_(c.completed_at.is_(None), c.completed_at > order_at)
-    event_update = (
-        sa.update(calls)
-        .where(where_call)
-        .values(
-            status=sa.case((not_older, _param("status", c.status)), else_=c.status),
-            status_at=sa.case((not_older, order_at), else_=c.status_at),
-            completed_at=sa.case(
-                (sa.and_(_switch("completes"), earlier_completion), order_at),
-                else_=c.completed_at,
-            ),
-            **seen_bounds,
-            **fills,
-        )
+    status = _param("status", c.status)
+    event_new_call = {
+        **new_call,
+        "status": sa.case((has_status, status), else_=sa.null()),
+        "status_at": sa.case((has_status, order_at), else_=sa.null()),
+        "completed_at": sa.case((completes, order_at), else_=sa.null()),
+        "last_step": sa.null(),
+        "last_step_terminal": sa.null(),
+        "fallback_step": sa.null(),
+        "error_step": sa.null(),
+    }
+    event_update = {
+        "status": sa.case((not_older, status), else_=c.status),
+        "status_at": sa.case((not_older, order_at), else_=c.status_at),
+        "completed_at": sa.case(
+            (sa.and_(completes, earlier_completion), order_at), else_=c.completed_at
+        ),
+        **seen_bounds,
+        **fills,
+    }
+    event_upsert = (
+        _insert(dialect, calls)
+        .values(_with_outcome(event_new_call))
+        .on_conflict_do_update(index_elements=[c.call_id], set_=_with_outcome(event_update))
     )
     e = events.c
     event_insert = (
@@ -176,7 +217,4 @@ def statements(dialect: str) -> Statements:
         .on_conflict_do_nothing(index_elements=[e.dedupe_key])
         .returning(e.id)
     )
-    outcome_update = sa.update(calls).where(where_call).values(outcome=OUTCOME_SQL)
-    return Statements(
-        ensure_call, answer_update, sa.insert(answers), event_insert, event_update, outcome_update
-    )
+    return Statements(answer_upsert, sa.insert(answers), event_insert, event_upsert)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 
 import structlog
 from flask import Flask, Response, g, request
@@ -20,9 +21,34 @@ REQUEST_ID_ENVIRON = "HTTP_X_REQUEST_ID"
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
+class RequestIds:
+    """Fresh request ids without a system call per request: 32 hex digits, as uuid4's were.
+
+    The first 16 are random (64 bits from ``os.urandom``), drawn once per process and again
+    in every forked child (gunicorn's workers fork from the master that imported this), so
+    two workers never share them; the last 16 count that process's requests. ``uuid4``
+    read ``os.urandom`` (a ``getrandom`` call) for every request.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        # next() on itertools.count is one C call: atomic between gthread's threads.
+        self.counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return f"{self.prefix}{next(self.counter):016x}"
+
+
+new_request_id = RequestIds()
+os.register_at_fork(after_in_child=new_request_id.reseed)
+
+
 def choose_request_id(given: str) -> str:
     """The caller's request id if it is safe to echo and log, else a fresh one."""
-    return given if given and SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if given and SAFE_REQUEST_ID.match(given) else new_request_id()
 
 
 def _bind_request_context() -> None:
