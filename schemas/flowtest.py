@@ -17,6 +17,13 @@ cases:
         actions:              # every action served, exactly
           - speak: {text: Connecting you to support.}
           - transfer: {to: "+15551230020"}
+    far_end:                  # optional: the system the call's send_digits reach
+      terminator: "#"         # defaults for every prompt (TwiML's: #, 5 s, 5 s)
+      prompts:
+        - {name: greeting, ms: 4500, discards: true, keys: 0}
+        - {name: pin, ms: 2000, terminator: "*"}
+      receives: "1234*"       # every key that landed, in order; and/or
+      inputs: {pin: "1234"}   # what each prompt's entry took (terminator excluded)
 ```
 """
 
@@ -28,8 +35,13 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validate, validates_schema
 
 from schemas.base import Schema
-from schemas.fields import Name
+from schemas.fields import Name, WholeNumber
+from toneflow.dtmf.farend import DEFAULT_TERMINATOR, DEFAULT_TIMEOUT_MS, Prompt
+from toneflow.dtmf.tokens import KEYS
 from toneflow.request import ANSWER_DIALECTS
+
+#: The longest prompt or timeout a far end may be described with (an hour).
+MAX_FAR_END_MS = 3_600_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +56,15 @@ class Request:
 
 
 @dataclass(frozen=True)
+class FarEnd:
+    """The system at the far end, and what it must receive."""
+
+    prompts: tuple[Prompt, ...]
+    receives: str | None = None
+    inputs: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
 class Case:
     """One scripted call."""
 
@@ -53,6 +74,7 @@ class Case:
     start: str | None = None
     call: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
+    far_end: FarEnd | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +104,74 @@ class RequestSchema(Schema):
         return Request(**data)
 
 
+def _ms(**kwargs: Any) -> WholeNumber:
+    return WholeNumber(validate=validate.Range(0, MAX_FAR_END_MS), unit="milliseconds", **kwargs)
+
+
+def _keys(**kwargs: Any) -> fields.String:
+    """Keys as the far end hears them: ``0-9 * # A-D``, no pauses."""
+    return fields.String(
+        validate=validate.ContainsOnly(KEYS, error="must be DTMF keys (0-9 * # A-D)"), **kwargs
+    )
+
+
+_TERMINATOR = validate.OneOf(KEYS, error="must be one DTMF key (0-9 * # A-D), or null")
+
+
+class PromptSchema(Schema):
+    """One prompt; the timeouts and terminator default to the far end's."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1))
+    ms = _ms(required=True)
+    discards = fields.Boolean(load_default=False)
+    keys = WholeNumber(validate=validate.Range(0, 128), allow_none=True, load_default=None)
+    terminator = fields.String(allow_none=True, validate=_TERMINATOR)
+    first_key_timeout_ms = _ms()
+    inter_key_timeout_ms = _ms()
+
+
+class FarEndSchema(Schema):
+    first_key_timeout_ms = _ms(load_default=DEFAULT_TIMEOUT_MS)
+    inter_key_timeout_ms = _ms(load_default=DEFAULT_TIMEOUT_MS)
+    terminator = fields.String(
+        allow_none=True, validate=_TERMINATOR, load_default=DEFAULT_TERMINATOR
+    )
+    prompts = fields.List(
+        fields.Nested(PromptSchema), required=True, validate=validate.Length(min=1)
+    )
+    receives = _keys()
+    inputs = fields.Dict(keys=fields.String(), values=_keys())
+
+    @validates_schema
+    def _check(self, data: dict, **kwargs: Any) -> None:
+        if "receives" not in data and "inputs" not in data:
+            raise ValidationError(
+                "say what the far end must receive: `receives` (every key, in order), "
+                "`inputs` (each prompt's entry), or both"
+            )
+        names: set[str] = set()
+        for index, prompt in enumerate(data.get("prompts", [])):
+            if prompt["name"] in names:
+                raise ValidationError(
+                    {"prompts": {index: {"name": [f"a second prompt named {prompt['name']!r}"]}}}
+                )
+            names.add(prompt["name"])
+        taking = {p["name"] for p in data.get("prompts", []) if p.get("keys") != 0}
+        for name in data.get("inputs", {}):
+            if name not in taking:
+                known = ", ".join(sorted(taking)) or "none"
+                raise ValidationError(
+                    {"inputs": [f"{name!r} is not a prompt that takes input (those: {known})"]}
+                )
+
+    @post_load
+    def _build(self, data: dict, **kwargs: Any) -> FarEnd:
+        defaults = {k: data[k] for k in ("first_key_timeout_ms", "inter_key_timeout_ms")}
+        defaults["terminator"] = data["terminator"]
+        prompts = tuple(Prompt(**{**defaults, **p}) for p in data["prompts"])
+        return FarEnd(prompts, data.get("receives"), data.get("inputs"))
+
+
 class CaseSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1))
     dialect = fields.String(validate=validate.OneOf(ANSWER_DIALECTS), load_default="minivoice")
@@ -91,6 +181,7 @@ class CaseSchema(Schema):
     requests = fields.List(
         fields.Nested(RequestSchema), required=True, validate=validate.Length(min=1)
     )
+    far_end = fields.Nested(FarEndSchema)
 
     @post_load
     def _build(self, data: dict, **kwargs: Any) -> Case:

@@ -38,6 +38,9 @@ def failure(outcome: Outcome) -> list[str]:
         lines.append(
             f"request {number}: POST {served.path}{digits} -> {served.status} step {served.step!r}"
         )
+    if mismatch.request is None:
+        lines += [f"far end: {line}" for line in mismatch.message.splitlines()]
+        return [*lines, *(f"  {line}" for line in mismatch.detail)]
     lines.append(f"request {mismatch.request}: {mismatch.message}")
     if mismatch.expected is not None:
         lines += side_by_side(mismatch)

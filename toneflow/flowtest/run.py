@@ -22,9 +22,13 @@ from urllib.parse import urlsplit
 from flask import Flask
 from flask.testing import FlaskClient
 
-from schemas.flowtest import Case, Request
+from schemas.flowtest import Case, FarEnd, Request
+from toneflow.dtmf import farend
+from toneflow.dtmf.parsing import parse
+from toneflow.dtmf.tokens import Key, Pause, Token
+from toneflow.dtmf.wire import WirePlan, WireTiming, wire_plan
 from toneflow.store import migrate
-from toneflow.web.state import CALL_LOG, STORE
+from toneflow.web.state import CALL_LOG, FLOWS, STORE
 
 #: The base URL answers are made with; what redirect and action URLs start with.
 BASE_URL = "http://toneflow.test"
@@ -50,13 +54,15 @@ class Served:
 
 @dataclass
 class Mismatch:
-    """Why a case failed, at which request, with what was expected and what came."""
+    """Why a case failed, at which request (None: at the far end), with what was expected
+    and what came; ``detail`` is the far end's account of every key."""
 
-    request: int
+    request: int | None
     served: Served | None
     message: str
     expected: list[Any] | None = None
     actual: list[Any] | None = None
+    detail: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -123,7 +129,54 @@ def run_case(app: Flask, client: FlaskClient, flow: str, case: Case, index: int)
         if outcome.mismatch is not None:
             return outcome
         path = served.next_path
+    if case.far_end is not None:
+        flow_model = app.extensions[FLOWS].get(flow)
+        timing = flow_model.dtmf if flow_model is not None else WireTiming()
+        plans = sends(case.dialect, outcome.served, timing)
+        outcome.mismatch = check_far_end(case.far_end, plans)
     return outcome
+
+
+def sends(dialect: str, served: list[Served], timing: WireTiming) -> list[WirePlan]:
+    """The wire plan of every ``send_digits`` the call served, in order.
+
+    MiniVoice: each ``send_digits`` action. OzML: each run of ``Delay`` and ``SendDTMF``
+    elements (what one ``send_digits`` renders to), its Delays whole seconds of silence.
+    """
+    plans = []
+    for answer in served:
+        run: list[Token] = []
+        for action in [*answer.actions, None]:
+            name, value = next(iter(action.items())) if isinstance(action, dict) else (None, None)
+            if name == "send_digits":
+                tokens = parse(value["digits"], "minivoice")
+                pause = value.get("pause_before_ms", 0)
+                plans.append(wire_plan(tokens, timing=timing, pause_before_ms=pause))
+            elif name == "Delay":
+                run.append(Pause(int(value) * 1000, None))
+            elif name == "SendDTMF":
+                run += [Key(k, i) for i, k in enumerate(value["Keys"], 1)]
+            elif run:
+                plans.append(wire_plan(run, "ozml", timing=timing))
+                run = []
+    return plans
+
+
+def check_far_end(far_end: FarEnd, plans: list[WirePlan]) -> Mismatch | None:
+    """Play the sends against the far end; a mismatch names the first key that missed."""
+    hearing = farend.simulate(far_end.prompts, farend.arrivals(plans))
+    problems = []
+    if far_end.receives is not None and hearing.received != far_end.receives:
+        problems.append(f"received {hearing.received!r}, expected {far_end.receives!r}")
+    for prompt, keys in (far_end.inputs or {}).items():
+        if hearing.inputs.get(prompt) != keys:
+            problems.append(f"{prompt!r} took {hearing.inputs.get(prompt)!r}, expected {keys!r}")
+    if not problems:
+        return None
+    miss = farend.first_miss(hearing)
+    if miss is not None:
+        problems.append(farend.explain(miss, hearing))
+    return Mismatch(None, None, "\n".join(problems), detail=farend.account(hearing))
 
 
 def _request(
