@@ -228,8 +228,9 @@ def account(hearing: Hearing) -> list[str]:
             what = f"discarded during {fate.prompt!r} ({_span(fate.start_ms, fate.end_ms)})"
         else:
             what = f"lost (not listening after {seconds(fate.start_ms)})"
-        lines.append(f"key {a.key} at {seconds(a.at_ms)} (send {a.send}, position "
-                     f"{a.position}): {what}")
+        lines.append(
+            f"key {a.key} at {seconds(a.at_ms)} (send {a.send}, position {a.position}): {what}"
+        )
     for entry in hearing.entries:
         if entry.ended_by == NO_INPUT:
             lines.append(f"prompt {entry.prompt!r} played {_span(entry.start_ms, entry.ended_ms)}")
