@@ -147,7 +147,8 @@ class FarEndSchema(Schema):
         if "receives" not in data and "inputs" not in data:
             raise ValidationError(
                 "say what the far end must receive: `receives` (every key, in order), "
-                "`inputs` (each prompt's entry), or both"
+                "`inputs` (each prompt's entry), or both",
+                field_name="receives",
             )
         names: set[str] = set()
         for index, prompt in enumerate(data.get("prompts", [])):

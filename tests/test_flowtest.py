@@ -206,3 +206,85 @@ def test_ozml_elements_read_as_test_files_write_them():
         {"Speak": {"Language": "en", "text": "Hi"}},
         {"Hangup": ""},
     ]
+
+
+# --- the far end ---------------------------------------------------------------------------
+
+
+def test_a_greeting_that_discards_input_fails_the_seed_and_says_how_long_to_wait(flows_copy):
+    test = flows_copy / "tests" / "conference_pin.yaml"
+    test.write_text(test.read_text().replace("ms: 3500", "ms: 4500"))
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines.count("far end: received '4*6654#', expected '1234*6654#'") == 2
+    assert (
+        lines.count(
+            "far end: key 1 at 4.0 s arrived during 'greeting' (0–4.5 s), which discards input: "
+            "wait at least 4.5 s"
+        )
+        == 2
+    )
+    assert "  key 4 at 4.6 s (send 1, position 4): landed in 'pin'" in lines
+    # The fix: QQQQQ, five seconds before the PIN.
+    flow = flows_copy / "conference_pin.yaml"
+    flow.write_text(flow.read_text().replace("pause_before_ms: 4000", "pause_before_ms: 5000"))
+    test.write_text(
+        test.read_text()
+        .replace('Delay: "4"', 'Delay: "5"')
+        .replace("pause_before_ms: 4000", "pause_before_ms: 5000")
+    )
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 0, result.stdout
+
+
+def test_a_far_end_description_is_checked_with_positions(tmp_path, flows_copy):
+    test = write(
+        tmp_path / "t",
+        "conference_pin.yaml",
+        """\
+        cases:
+          - name: x
+            requests: [{step: join}]
+            far_end:
+              prompts:
+                - {name: pin, ms: 2s, terminator: "**"}
+                - {name: pin, ms: 100}
+              inputs: {greeting: "1"}
+        """,
+    )
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    out = result.stdout
+    assert f"{test}:6:27: error: cases[0].far_end.prompts[0].ms: Not a valid integer." in out
+    assert (
+        f"{test}:6:43: error: cases[0].far_end.prompts[0].terminator: must be one DTMF key "
+        "(0-9 * # A-D), or null"
+    ) in out
+    test.write_text(test.read_text().replace("2s", "2000").replace('"**"', '"*"'))
+    out = run("--flows", str(flows_copy), str(test)).stdout
+    assert "cases[0].far_end.prompts[1].name: a second prompt named 'pin'" in out
+    test.write_text(test.read_text().replace("name: pin, ms: 100", "name: code, ms: 100"))
+    out = run("--flows", str(flows_copy), str(test)).stdout
+    assert (
+        "cases[0].far_end.inputs: 'greeting' is not a prompt that takes input (those: code, pin)"
+    ) in out
+
+
+def test_a_far_end_must_say_what_it_receives(tmp_path, flows_copy):
+    test = write(
+        tmp_path / "t",
+        "conference_pin.yaml",
+        """\
+        cases:
+          - name: x
+            requests: [{step: join}]
+            far_end:
+              prompts: [{name: pin, ms: 100}]
+        """,
+    )
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    assert (
+        f"{test}:4:5: error: cases[0].far_end: say what the far end must receive" in result.stdout
+    )
