@@ -286,5 +286,6 @@ def test_a_far_end_must_say_what_it_receives(tmp_path, flows_copy):
     result = run("--flows", str(flows_copy), str(test))
     assert result.exit_code == 1
     assert (
-        f"{test}:4:5: error: cases[0].far_end: say what the far end must receive" in result.stdout
+        f"{test}:5:7: error: cases[0].far_end.receives: say what the far end must receive"
+        in result.stdout
     )
