@@ -1,7 +1,9 @@
 """docs/flow-authoring.md stays true: each example prints what the guide says it prints.
 
 A ```yaml block followed by a ```text block is a lint example (the file is ``f.yaml``);
-followed by ```json and ```xml blocks, it is an action example served from step ``s``.
+followed by ```json and ```xml blocks, it is an action example served from step ``s``;
+followed by a second ```yaml block (the flow's test file) and a ```text block, it is a
+flow test example: ``toneflow test`` prints the text.
 """
 
 from __future__ import annotations
@@ -34,13 +36,17 @@ def examples() -> list[tuple[str, str, list[tuple[str, str]]]]:
 
 
 LINT = [(t, y, b[0][1]) for t, y, b in examples() if [k for k, _ in b] == ["text"]]
+FLOW_TESTS = [
+    (t, y, b[0][1], b[1][1]) for t, y, b in examples() if [k for k, _ in b] == ["yaml", "text"]
+]
 ACTIONS = [
     (t, y, b[0][1], b[1][1]) for t, y, b in examples() if [k for k, _ in b] == ["json", "xml"]
 ]
 
 
 def test_every_example_is_one_kind_or_the_other():
-    assert len(LINT) + len(ACTIONS) == len(examples())
+    assert len(LINT) + len(ACTIONS) + len(FLOW_TESTS) == len(examples())
+    assert len(FLOW_TESTS) == 2
     assert len(LINT) >= 30
     kinds = {title.split(",")[0] for title, *_ in ACTIONS}
     assert kinds == {
@@ -70,3 +76,30 @@ def test_action_examples_render_as_the_guide_says(title, text, json_body, xml_bo
     for dialect, body in (("minivoice", json_body), ("ozml", xml_body)):
         served = answer(flows, "example", "s", dialect, AnswerRequest(), "https://toneflow.example")
         assert served.body.decode() + "\n" == body
+
+
+def _named_file(text: str) -> str:
+    """The path an example's first comment line names: ``# flows/bridge.yaml: …``."""
+    return text.splitlines()[0].removeprefix("# ").split(":")[0]
+
+
+@pytest.mark.usefixtures("cli_env")
+@pytest.mark.parametrize(
+    ("title", "flow", "test", "output"), FLOW_TESTS, ids=[t for t, *_ in FLOW_TESTS]
+)
+def test_flow_test_examples_print_what_the_guide_says(
+    title, flow, test, output, tmp_path, monkeypatch
+):
+    from click.testing import CliRunner
+
+    from toneflow.cli import cli
+
+    for text in (flow, test):
+        path = tmp_path / _named_file(text)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    args = ["test", "--flows", "flows", _named_file(test)]
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.stdout == output
+    assert result.exit_code == (1 if "FAILED" in output else 0)
