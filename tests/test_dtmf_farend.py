@@ -41,11 +41,11 @@ def test_the_vicidial_seed_loses_its_pin_to_a_greeting_that_discards_input():
     assert hearing.inputs == {"pin": "4", "host code": "6654"}
     miss = first_miss(hearing)
     assert explain(miss, hearing) == (
-        "key 1 at 4.0 s arrived during 'greeting' (0–4.5 s), which discards input: "
+        "key 1 at 4.0 s arrived during 'greeting' (0\u20134.5 s), which discards input: "
         "wait at least 4.5 s"
     )
     assert account(hearing)[0] == (
-        "key 1 at 4.0 s (send 1, position 5): discarded during 'greeting' (0–4.5 s)"
+        "key 1 at 4.0 s (send 1, position 5): discarded during 'greeting' (0\u20134.5 s)"
     )
 
 
@@ -63,7 +63,7 @@ def test_the_wait_counts_the_silence_before_the_key_not_just_the_overlap():
     miss = first_miss(hearing)
     assert miss.arrival.key == "6" and miss.prompt == "host code"
     assert explain(miss, hearing).endswith(
-        "(5.8–11.8 s), which discards input: wait at least 5.9 s"
+        "(5.8\u201311.8 s), which discards input: wait at least 5.9 s"
     )
 
 

@@ -220,8 +220,8 @@ def test_a_greeting_that_discards_input_fails_the_seed_and_says_how_long_to_wait
     assert lines.count("far end: received '4*6654#', expected '1234*6654#'") == 2
     assert (
         lines.count(
-            "far end: key 1 at 4.0 s arrived during 'greeting' (0–4.5 s), which discards input: "
-            "wait at least 4.5 s"
+            "far end: key 1 at 4.0 s arrived during 'greeting' (0\u20134.5 s), which discards "
+            "input: wait at least 4.5 s"
         )
         == 2
     )

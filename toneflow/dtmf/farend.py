@@ -181,9 +181,13 @@ def seconds(ms: int) -> str:
     return f"{text}0 s" if text.endswith(".") else f"{text} s"
 
 
+#: Between the ends of a span, as people write ``0\N{EN DASH}4.5 s``.
+EN_DASH = "\N{EN DASH}"
+
+
 def _span(start: int, end: int) -> str:
-    """``0–4.5 s``, ``4.8–7.8 s``: when a prompt played."""
-    return f"{'0' if start == 0 else seconds(start).removesuffix(' s')}–{seconds(end)}"
+    """When a prompt played: from 0, or from 4.8, an en dash, then 7.8 s."""
+    return f"{'0' if start == 0 else seconds(start).removesuffix(' s')}{EN_DASH}{seconds(end)}"
 
 
 _ENDED_BY = {
