@@ -232,3 +232,26 @@ def test_attach_shows_on_the_support_page_and_in_the_api(app, monkeypatch, tmp_p
     assert f'<code class="served">{served_keys}</code>' in page
     assert '<code class="heard">nothing</code>' in page
     assert "nothing heard in the whole recording" in page
+
+
+def test_migration_0004_goes_down_and_up_again(database_url):
+    """0004 only adds ``verifications``: down to 0003 drops it and keeps the calls."""
+    import sqlalchemy as sa
+    from alembic import command
+
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    try:
+        record_answer(engine, served("greet", call_id="keep1", body=MINIVOICE))
+        with engine.begin() as connection:
+            config = migrate.alembic_config()
+            config.attributes["connection"] = connection
+            command.downgrade(config, "0003")
+        assert migrate.current(engine) == "0003"
+        assert "verifications" not in sa.inspect(engine).get_table_names()
+        migrate.upgrade(engine)
+        assert migrate.current(engine) == "0004"
+        assert "verifications" in sa.inspect(engine).get_table_names()
+        assert get_call(engine, "keep1")["verifications"] == []
+    finally:
+        engine.dispose()

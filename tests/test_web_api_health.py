@@ -231,6 +231,7 @@ def test_healthz_needs_the_schema_not_just_a_connection(app, client):
     with app.extensions["toneflow.store"].begin() as conn:
         conn.execute(sa.text("drop table answers"))
         conn.execute(sa.text("drop table events"))
+        conn.execute(sa.text("drop table verifications"))
         conn.execute(sa.text("drop table calls"))
     response = client.get("/healthz")
     assert response.status_code == 503
