@@ -144,11 +144,34 @@ class EventEntrySchema(Schema):
     body = fields.Dict(required=True, metadata={"description": "the webhook as received"})
 
 
+class VerificationEntrySchema(Schema):
+    """A call recording checked against what was served (``toneflow calls verify --attach``)."""
+
+    at = Instant(required=True, metadata={"description": "when the recording was checked"})
+    recording = fields.String(required=True, metadata={"description": "the file's name"})
+    served = fields.String(
+        required=True, metadata={"description": "every key served on the call, in order"}
+    )
+    heard = fields.String(
+        required=True, metadata={"description": "every key heard in the recording, in order"}
+    )
+    matched = fields.Boolean(
+        required=True,
+        metadata={"description": "the same keys in order, each send's keys in time"},
+    )
+    difference = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the first difference, in words; null when matched"},
+    )
+
+
 class CallRecordSchema(CallSummarySchema):
     """One call's record and timeline (``GET /api/calls/<call_id>``)."""
 
     answers = fields.List(fields.Nested(AnswerEntrySchema), required=True)
     events = fields.List(fields.Nested(EventEntrySchema), required=True)
+    verifications = fields.List(fields.Nested(VerificationEntrySchema), required=True)
 
 
 class CallPageSchema(Schema):

@@ -249,6 +249,7 @@ def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine
                 "body": SEED_BODY,
             }
         ],
+        "verifications": [],
     }
 
 

@@ -29,6 +29,7 @@ RECORD_KEYS = [
     "outcome",
     "answers",
     "events",
+    "verifications",
 ]
 ANSWER_KEYS = [
     "at",
@@ -163,6 +164,7 @@ def test_call_record_has_exactly_the_contract_shape(client):
     assert event["event"] == "call.completed"
     assert event["created_at"] == "2026-05-29T12:10:00Z"
     assert event["body"] == COMPLETED
+    assert record["verifications"] == []  # none until `toneflow calls verify --attach`
 
 
 def test_a_call_known_only_from_an_answer_has_nulls_not_missing_keys(client):
@@ -229,6 +231,7 @@ def test_healthz_needs_the_schema_not_just_a_connection(app, client):
     with app.extensions["toneflow.store"].begin() as conn:
         conn.execute(sa.text("drop table answers"))
         conn.execute(sa.text("drop table events"))
+        conn.execute(sa.text("drop table verifications"))
         conn.execute(sa.text("drop table calls"))
     response = client.get("/healthz")
     assert response.status_code == 503

@@ -157,7 +157,25 @@ def mask_record(record: dict[str, Any], keys: Iterable[str] = NUMBER_KEYS) -> di
         masked["events"] = [
             {**event, "body": mask_document(event["body"])} for event in record["events"]
         ]
+    if "verifications" in record:
+        masked["verifications"] = _masked_verifications(record, keys)
     return masked
+
+
+def _masked_verifications(record: dict[str, Any], keys: tuple[str, ...]) -> list[dict]:
+    """A recording's check, its texts masked with the call's numbers (kept before redaction
+    was turned on, one may still hold them)."""
+    numbers = numbers_in({}, [record.get(key) for key in keys])
+    for answer in record.get("answers", []):
+        numbers |= numbers_in(answer["request"])
+    texts = ("recording", "served", "heard", "difference")
+    return [
+        {
+            **check,
+            **{key: mask_text(check[key], numbers) for key in texts if check.get(key)},
+        }
+        for check in record["verifications"]
+    ]
 
 
 def _masked_answer(answer: dict[str, Any], numbers: list[Any]) -> dict[str, Any]:

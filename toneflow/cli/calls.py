@@ -13,7 +13,8 @@ import json
 import re
 import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any, TextIO
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 import click
 from marshmallow import ValidationError
@@ -21,6 +22,8 @@ from marshmallow import ValidationError
 from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
 from toneflow.cli.store import command_call_log
+from toneflow.dtmf.heard import UnreadableBody, compare, served_sends
+from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
 from toneflow.present import outcome_words, timeline, visible
 from toneflow.store import InvalidCursor
 
@@ -202,6 +205,67 @@ def prune_command(older_than: str) -> None:
     with command_call_log() as call_log:
         deleted = call_log.prune(cutoff)
     click.echo(f"pruned {deleted} call(s) last seen before {cutoff.isoformat(timespec='seconds')}")
+
+
+@calls.command("verify")
+@click.argument("call_id")
+@click.argument("recording", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tone-ms", type=click.IntRange(min=1), default=DEFAULT_TONE_MS, show_default=True)
+@click.option("--gap-ms", type=click.IntRange(min=0), default=DEFAULT_GAP_MS, show_default=True)
+@click.option("--attach", is_flag=True, help="store the result on the call's timeline")
+def verify_command(call_id: str, recording: Path, tone_ms: int, gap_ms: int, attach: bool) -> None:
+    """Decode RECORDING (a WAV of the call) and line the keys heard up against every
+    send_digits toneflow served on CALL_ID, in order.
+
+    Each send is anchored at its first key heard; the keys after it must come within
+    20 ms of its wire plan (--tone-ms/--gap-ms: the platform's, 100/100 by default).
+    Exit 0 when they match, 1 when they differ, 2 for an unknown call or unreadable file.
+    """
+    with command_call_log() as call_log:
+        stored = call_log.get(call_id)
+        if stored is None:
+            _give_up(f"no call with id '{visible(call_id)}'")
+        try:
+            sends = served_sends(stored["answers"], WireTiming(tone_ms, gap_ms))
+        except UnreadableBody as err:
+            _give_up(visible(str(err)))
+        result = compare(sends, _heard(recording))
+        if attach:
+            call_log.record_verification(
+                call_id,
+                recording=recording.name,
+                served=result.served,
+                heard=result.heard,
+                difference=result.difference,
+                at=datetime.now(UTC),
+            )
+        summary = call_log.masked_text(call_id, result.summary)
+    _report(summary, result.matched, attach)
+
+
+def _heard(recording: Path) -> list[tuple[str, int, int]]:
+    """The keys heard in a WAV file; numpy is loaded only here, by this command."""
+    from toneflow.dtmf import audio, decode
+
+    try:
+        heard = decode.decode(audio.read_wav(recording))
+    except (OSError, audio.AudioError) as err:
+        _give_up(f"cannot read the recording: {visible(str(err))}")
+    return [(key.key, key.start_ms, key.end_ms) for key in heard]
+
+
+def _report(summary: str, matched: bool, attached: bool) -> None:
+    click.echo(visible(summary))
+    if attached:
+        click.echo("attached to the call's timeline", err=True)
+    if not matched:
+        raise click.exceptions.Exit(1)
+
+
+def _give_up(message: str) -> NoReturn:
+    """A call or file the command cannot work with: say so, exit 2 (not a mismatch)."""
+    click.echo(f"error: {message}", err=True)
+    raise click.exceptions.Exit(2)
 
 
 def _csv_writer(output: TextIO):

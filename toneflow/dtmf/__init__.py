@@ -10,6 +10,8 @@
 - :mod:`~toneflow.dtmf.wire` — the wire plan: each tone, gap and pause of a send, in ms.
 - :mod:`~toneflow.dtmf.limits` — what a far end's detector can hear (the timing lint).
 - :mod:`~toneflow.dtmf.timeline` — when each tone sounds, and what risks a missed digit.
+- :mod:`~toneflow.dtmf.heard` — a call's sends read back from its answer bodies, against
+  the keys a recording was heard to carry (``toneflow calls verify``).
 
 Import each name from the module that owns it; this package re-exports nothing, so a
 name has one home. No Flask, no SQL: schemas, lint, the renderers and the CLI call it.

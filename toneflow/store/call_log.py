@@ -26,7 +26,7 @@ from toneflow.request import NUMBER_COLUMNS, AnswerRequest
 from toneflow.store import queries
 from toneflow.store.ingest import AnswerEntry, loggable_answer, write_answer, write_event
 from toneflow.store.records import read_call
-from toneflow.store.tables import calls
+from toneflow.store.tables import calls, verifications
 
 if TYPE_CHECKING:
     from toneflow.answer import Answer, AnswerFailed
@@ -124,6 +124,28 @@ class CallLog:
             redact=self.redact_numbers,
         )
 
+    def record_verification(
+        self,
+        call_id: str,
+        *,
+        recording: str,
+        served: str,
+        heard: str,
+        difference: str | None,
+        at: datetime,
+    ) -> None:
+        """Put a recording's check (``toneflow calls verify --attach``) on the call's timeline.
+
+        When redacting, the keys and words are masked with the call's numbers, as an
+        answer's body is: a flow that sends the caller's number leaves no copy here.
+        It is not call activity, so the call's ``last_seen`` stays as it was.
+        """
+        texts = {"recording": recording, "served": served, "heard": heard}
+        texts = {key: self.masked_text(call_id, value) for key, value in texts.items()}
+        texts["difference"] = None if difference is None else self.masked_text(call_id, difference)
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(verifications).values(call_id=call_id, at=at, **texts))
+
     def _write(self, entry: AnswerEntry) -> None:
         try:
             write_answer(self.engine, entry, redact=self.redact_numbers)
@@ -186,6 +208,17 @@ class CallLog:
         if not self.redact_numbers:
             return body
         return mask_text(body, numbers_in(request.as_dict()))
+
+    def masked_text(self, call_id: str, text: str) -> str:
+        """``text`` (keys heard, words about them) with the call's numbers masked when
+        redacting, as an answer's body is: a recording may carry the caller's number."""
+        if not self.redact_numbers:
+            return text
+        raw = read_call(self.engine, call_id) or {}
+        numbers = numbers_in({}, [raw.get(key) for key in NUMBER_COLUMNS])
+        for answer in raw.get("answers", []):
+            numbers |= numbers_in(answer["request"])
+        return mask_text(text, numbers)
 
     def _masked(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
         if record is None or not self.redact_numbers:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from toneflow.outcome import derive_outcome
 from toneflow.store.engine import reading
 from toneflow.store.ingest import is_future_dated, order_time
-from toneflow.store.tables import answers, calls, events
+from toneflow.store.tables import answers, calls, events, verifications
 
 #: Columns of a call row a summary carries as they are, in the record's order.
 SUMMARY_COLUMNS = (
@@ -29,6 +29,7 @@ ANSWER_COLUMNS = (
     "fallback_from", "fallback_reason", "status", "error_reason",
 )  # fmt: skip
 EVENT_COLUMNS = ("received_at", "webhook_id", "event", "created_at", "body")
+VERIFICATION_COLUMNS = ("at", "recording", "served", "heard", "difference")
 
 
 def read_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
@@ -41,11 +42,11 @@ def read_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
 
 
 def read_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Full records for call rows, in two timeline queries for all of them."""
+    """Full records for call rows, in three timeline queries for all of them."""
     ids = [row["call_id"] for row in rows]
     if not ids:
         return []
-    by_call: dict[str, tuple[list, list]] = {call_id: ([], []) for call_id in ids}
+    by_call: dict[str, tuple[list, list, list]] = {call_id: ([], [], []) for call_id in ids}
     answer_rows = conn.execute(
         sa.select(answers).where(answers.c.call_id.in_(ids)).order_by(answers.c.id)
     ).mappings()
@@ -58,6 +59,13 @@ def read_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[di
     ).mappings()
     for row in event_rows:
         by_call[row["call_id"]][1].append(row)
+    verification_rows = conn.execute(
+        sa.select(verifications)
+        .where(verifications.c.call_id.in_(ids))
+        .order_by(verifications.c.id)
+    ).mappings()
+    for row in verification_rows:
+        by_call[row["call_id"]][2].append(row)
     return [call_record(row, *by_call[row["call_id"]]) for row in rows]
 
 
@@ -80,6 +88,7 @@ def call_record(
     call: Mapping[str, Any],
     answer_rows: Sequence[Mapping[str, Any]],
     event_rows: Sequence[Mapping[str, Any]],
+    verification_rows: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """A call row and its timeline rows as the full record."""
     return {
@@ -94,5 +103,12 @@ def call_record(
             for row in sorted(
                 event_rows, key=lambda row: order_time(row["created_at"], row["received_at"])
             )
+        ],
+        "verifications": [
+            {
+                **{column: row[column] for column in VERIFICATION_COLUMNS},
+                "matched": row["difference"] is None,
+            }
+            for row in verification_rows
         ],
     }

@@ -7,6 +7,8 @@ Alembic revisions create it and a test proves they match it. The call log's tabl
   never has to scan answers or events;
 * ``answers``: every answer served to a call, with the exact body sent;
 * ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
+* ``verifications``: what a call recording was heard to carry against what was served
+  (``toneflow calls verify --attach``);
 
 and who may read it: ``users`` (support staff), their ``support_sessions``, and
 ``api_tokens``.
@@ -130,6 +132,20 @@ events = sa.Table(
     # Plain JSON, not JSONB: PostgreSQL keeps the object exactly as received.
     sa.Column("body", sa.JSON, nullable=False),
     sa.Index(None, "call_id", "created_at"),
+)
+
+#: ``toneflow calls verify --attach``: a recording's keys against the keys served. Only
+#: keys and words are kept (masked like an answer's body when redacting), never the audio.
+verifications = sa.Table(
+    "verifications",
+    metadata,
+    *_timeline_columns(),
+    sa.Column("at", UTCDateTime, nullable=False),  # server clock: when it was checked
+    sa.Column("recording", sa.Text, nullable=False),  # the file's name, without its folder
+    sa.Column("served", sa.Text, nullable=False),
+    sa.Column("heard", sa.Text, nullable=False),
+    sa.Column("difference", sa.Text),  # the first difference; NULL when they matched
+    sa.Index(None, "call_id", "id"),
 )
 
 #: Support staff who may sign in to /support (``toneflow users add NAME``).
