@@ -107,18 +107,8 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     row = {
         "call_id": call_id,
         "at": at,
-        "dialect": entry.dialect,
-        "flow": entry.flow,
-        "flow_version": entry.flow_version,
-        "step": entry.step,
-        "terminal": entry.terminal,
-        "request": request,
-        "body": body,
-        "duration_ms": entry.duration_ms,
-        "fallback_from": entry.fallback_from,
-        "fallback_reason": entry.fallback_reason,
+        **_timeline_fields(entry, request, body),
         "status": entry.status,
-        "error_reason": entry.error_reason,
     }
     write = statements(engine.dialect.name)
     # An answer's record must survive the worker being killed, not power loss: on SQLite
@@ -139,6 +129,17 @@ def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:
         "call_id": call.get("id"),
         **{f.column: call.get(f.name) for f in DETAIL_FIELDS},
         "at": entry.at.isoformat(),
+        **_timeline_fields(entry, request, body),
+    }
+    if redact:
+        values.update((column, mask_number(values[column])) for column in NUMBER_COLUMNS)
+    return values
+
+
+def _timeline_fields(entry: AnswerEntry, request: Any, body: str) -> dict[str, Any]:
+    """An answer's timeline row as stored (``request``/``body`` already masked when
+    redacting): one list of fields for the write and for the log line that replaces it."""
+    return {
         "dialect": entry.dialect,
         "flow": entry.flow,
         "flow_version": entry.flow_version,
@@ -151,9 +152,6 @@ def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:
         "fallback_reason": entry.fallback_reason,
         "error_reason": entry.error_reason,
     }
-    if redact:
-        values.update((column, mask_number(values[column])) for column in NUMBER_COLUMNS)
-    return values
 
 
 def write_event(
