@@ -118,6 +118,17 @@ def client_for(app_config, tmp_path):
 
 
 @pytest.fixture
+def command_engine(engine, database_url, monkeypatch):
+    """A migrated store that ``toneflow`` commands find too: no setting leaks in from the
+    shell, and ``DATABASE_URL`` names this store."""
+    for name in list(os.environ):
+        if name.startswith("TONEFLOW_") or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    return engine
+
+
+@pytest.fixture
 def cli_env(monkeypatch, tmp_path):
     """For CLI tests: no setting leaks in from the shell, nothing is written into the
     project, and logging is put back afterwards."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,20 +12,12 @@ from click.testing import CliRunner
 from store_support import get_call, post, record_answer, served
 
 from toneflow.cli import cli
-from toneflow.store import make_engine, migrate
 from toneflow.store.access import check_token, check_user
 
 
 @pytest.fixture
-def engine(database_url, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("TONEFLOW_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(command_engine):
+    return command_engine
 
 
 def invoke(*args: str, stdin: str | None = None):

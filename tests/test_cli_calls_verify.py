@@ -38,15 +38,8 @@ PROMPT_S = 1.5  # silence the recording has before each send (speech, the platfo
 
 
 @pytest.fixture
-def engine(database_url, monkeypatch):
-    for name in list(os.environ):
-        if name.startswith("TONEFLOW_") or name == "DATABASE_URL":
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
+def engine(command_engine):
+    return command_engine
 
 
 def invoke(*args: str):

@@ -15,7 +15,7 @@ from referencing.jsonschema import DRAFT202012
 from store_support import COMPLETED_AT, T0, post, record_answer, served
 
 from schemas.calls import CALL_PAGE, CALL_RECORD, Instant
-from toneflow.store import CallLog, make_engine, migrate
+from toneflow.store import CallLog
 from toneflow.web.openapi import build_spec
 
 SPEC = build_spec().to_dict()
@@ -31,14 +31,6 @@ def validator(component: str) -> jsonschema.Draft202012Validator:
         registry=REGISTRY,
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
-
-
-@pytest.fixture
-def engine(database_url):
-    migrate.upgrade(database_url)
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def seed(engine) -> list[str]:
