@@ -41,31 +41,27 @@ def read_call(engine: Engine, call_id: str) -> dict[str, Any] | None:
         return read_records(conn, [call])[0]
 
 
+#: The timeline tables a record is read from, in ``call_record``'s argument order, each
+#: with the order its entries are kept in.
+TIMELINE_QUERIES = (
+    (answers, (answers.c.id,)),
+    (events, (events.c.created_at, events.c.id)),
+    (verifications, (verifications.c.id,)),
+)
+
+
 def read_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Full records for call rows, in three timeline queries for all of them."""
     ids = [row["call_id"] for row in rows]
     if not ids:
         return []
     by_call: dict[str, tuple[list, list, list]] = {call_id: ([], [], []) for call_id in ids}
-    answer_rows = conn.execute(
-        sa.select(answers).where(answers.c.call_id.in_(ids)).order_by(answers.c.id)
-    ).mappings()
-    for row in answer_rows:
-        by_call[row["call_id"]][0].append(row)
-    event_rows = conn.execute(
-        sa.select(events)
-        .where(events.c.call_id.in_(ids))
-        .order_by(events.c.created_at, events.c.id)
-    ).mappings()
-    for row in event_rows:
-        by_call[row["call_id"]][1].append(row)
-    verification_rows = conn.execute(
-        sa.select(verifications)
-        .where(verifications.c.call_id.in_(ids))
-        .order_by(verifications.c.id)
-    ).mappings()
-    for row in verification_rows:
-        by_call[row["call_id"]][2].append(row)
+    for slot, (table, order) in enumerate(TIMELINE_QUERIES):
+        found = conn.execute(
+            sa.select(table).where(table.c.call_id.in_(ids)).order_by(*order)
+        ).mappings()
+        for row in found:
+            by_call[row["call_id"]][slot].append(row)
     return [call_record(row, *by_call[row["call_id"]]) for row in rows]
 
 
