@@ -47,7 +47,8 @@ def engine(database_url: str):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say how many PostgreSQL tests really ran, so CI output proves they did."""
+    """Say how many PostgreSQL tests really ran, so CI output proves they did, and print the
+    figures tests asked to show."""
     ran = [
         report
         for key in ("passed", "failed")
@@ -55,6 +56,13 @@ def pytest_terminal_summary(terminalreporter):
         if report.when == "call" and "[postgresql" in report.nodeid
     ]
     terminalreporter.write_line(f"postgresql tests run: {len(ran)}")
+    # Figures a test records with record_property("summary", text) (the SIP call's pause
+    # errors): shown in every run's output, with or without -s.
+    for key in ("passed", "failed"):
+        for report in terminalreporter.stats.get(key, []):
+            for name, text in getattr(report, "user_properties", ()):
+                if name == "summary" and report.when == "call":
+                    terminalreporter.write_line(str(text))
 
 
 @pytest.fixture

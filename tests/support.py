@@ -18,6 +18,8 @@ from toneflow.store import migrate
 
 #: The PostgreSQL database the tests may wipe (CI sets it); None: SQLite only.
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+#: CI (``CI=true``) installs every tool the tests use (.ci/run): none may be missing there.
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 #: The "Real Webhook Example" of seeds/minivoice-send_digits.txt, verbatim.
 SEED_WEBHOOK = {
@@ -41,6 +43,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FLOWS = ROOT / "flows"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT = 20.0
+
+
+def require(installed: bool, what: str) -> None:
+    """Skip a test whose tool ``what`` is not installed here, but fail it in CI: there
+    .ci/run installs it, so a missing tool is a broken CI, not a reason to skip."""
+    if installed:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not installed, but CI must have it (.ci/run installs it)")
+    pytest.skip(f"{what} is not installed (CI installs it: see .ci/run)")
 
 
 def reset_postgres(url: str) -> None:
