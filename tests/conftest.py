@@ -1,6 +1,7 @@
 """Shared fixtures: a database per test on every backend under test, the app, its clients.
 
-Only fixtures live here; helpers a test module imports are in tests/support.py.
+Only fixtures and the terminal summary hook live here; helpers a test module imports are
+in tests/support.py.
 
 SQLite always runs. PostgreSQL runs too when TEST_DATABASE_URL is set (CI sets it), so
 every store-touching test is exercised on both engines.
