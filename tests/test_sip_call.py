@@ -16,6 +16,9 @@ CI, which installs them (.ci/run) and where a missing one fails the test.
 
 from __future__ import annotations
 
+import json
+import urllib.request
+
 import pytest
 from dtmf_decoders import MULTIMON, SPANDSP, multimon_keys, spandsp_keys
 from sip_agents import BARESIP, caller_and_callee, stop
@@ -27,33 +30,49 @@ from support import stop as stop_server
 from toneflow.dtmf.audio import read_wav
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS
 from toneflow.flows.compile import compile_file
+from toneflow.store import make_engine
+from toneflow.store.access import create_token
 
 pytestmark = pytest.mark.slow  # gunicorn, two SIP agents and a call of several seconds
 
-CASES = [
+CASES = [  # the flow, the request's variables, the sends served, the keys, the steps
     pytest.param(
         "appointment", {"confirmation_code": "1234"}, [("1234#", 2000)], "1234#",
-        id="appointment",
+        ["connect", "done"], id="appointment",
     ),
     pytest.param(
-        "conference_pin", {}, [("1234*WWWWW6654#", 4000)], "1234*6654#",
+        "conference_pin", {}, [("1234*WWWWW6654#", 4000)], "1234*6654#", ["join"],
         id="conference_pin",
     ),
 ]  # fmt: skip
 
 
 @pytest.fixture
-def toneflow_url(tmp_path):
-    """toneflow under gunicorn, serving the shipped flows on a free port."""
+def toneflow(tmp_path):
+    """toneflow under gunicorn, serving the shipped flows on a free port: its URL and an
+    API token for reading the call log."""
     folder = tmp_path / "toneflow"
     folder.mkdir()
     port = free_port()
-    process = start(folder, server_env(folder, port), port)
+    env = server_env(folder, port)
+    process = start(folder, env, port)
     try:
         wait_until_up(process, port, folder)
-        yield f"http://127.0.0.1:{port}"
+        engine = make_engine(env["DATABASE_URL"])
+        token = create_token(engine, "sip-call-test")
+        engine.dispose()
+        yield f"http://127.0.0.1:{port}", token
     finally:
         stop_server(process)
+
+
+def logged_steps(url: str, token: str, call_id: str) -> list[str]:
+    """The steps toneflow's call log says it served on ``call_id``, in order."""
+    request = urllib.request.Request(
+        f"{url}/api/calls/{call_id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as reply:
+        return [answer["step"] for answer in json.loads(reply.read())["answers"]]
 
 
 @pytest.fixture
@@ -66,11 +85,12 @@ def agents(tmp_path):
         yield pair
 
 
-@pytest.mark.parametrize(("flow", "variables", "served", "keys"), CASES)
+@pytest.mark.parametrize(("flow", "variables", "served", "keys", "steps"), CASES)
 def test_the_far_end_hears_every_key_and_pause_on_a_real_sip_call(
-    flow, variables, served, keys, agents, toneflow_url, tmp_path, record_property
+    flow, variables, served, keys, steps, agents, toneflow, tmp_path, record_property
 ):
     caller, callee = agents
+    url, token = toneflow
     compiled, problems = compile_file(PROJECT_FLOWS / f"{flow}.yaml", max_digits=DEFAULT_MAX_DIGITS)
     assert compiled is not None, problems
     caller.control.command("dial", callee.uri)
@@ -78,7 +98,7 @@ def test_the_far_end_hears_every_key_and_pause_on_a_real_sip_call(
     callee.control.wait_event("CALL_ESTABLISHED")
 
     call = {"id": f"sip_{flow}", "from": "+15551230001", "to": "+15551230002"}
-    sends = Platform(toneflow_url, caller, tmp_path, compiled.dtmf).run(flow, call, variables)
+    sends = Platform(url, caller, tmp_path, compiled.dtmf).run(flow, call, variables)
     callee.control.wait_event("CALL_CLOSED")
     stop(callee)  # baresip completes the recording's WAV header as it exits
 
@@ -86,12 +106,14 @@ def test_the_far_end_hears_every_key_and_pause_on_a_real_sip_call(
     heard = spandsp_keys(recording.samples, recording.rate)
     by_spandsp = "".join(key.key for key in heard)
     by_multimon = multimon_keys(recording.samples, recording.rate)
-    assert [(send.digits, send.pause_before_ms) for send in sends] == served
-    assert "".join(tone.key for send in sends for tone in send.plan.tones) == keys
     expected = expected_keys(sends)
     timed = pauses(sends, heard) if by_spandsp == expected else []
     figures = report(flow, sends, by_spandsp, by_multimon, timed)
-    record_property("summary", figures)
+    record_property("summary", figures)  # shown at the end of the run, pass or fail
+
+    assert logged_steps(url, token, call["id"]) == steps  # every redirect was followed
+    assert [(send.digits, send.pause_before_ms) for send in sends] == served
+    assert "".join(tone.key for send in sends for tone in send.plan.tones) == keys
     assert by_spandsp == expected, figures
     assert by_multimon == expected, figures
     late = [p for p in timed if abs(p.error_ms) > PAUSE_TOLERANCE_MS]
