@@ -24,14 +24,11 @@ from dtmf_decoders import MULTIMON, SPANDSP, multimon_keys, spandsp_keys
 from sip_agents import BARESIP, caller_and_callee, stop
 from sip_driver import Platform
 from sip_measure import PAUSE_TOLERANCE_MS, expected_keys, pauses, report
-from support import PROJECT_FLOWS, free_port, require, server_env, start, wait_until_up
-from support import stop as stop_server
+from support import PROJECT_FLOWS, require, running_server
 
 from toneflow.dtmf.audio import read_wav
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS
 from toneflow.flows.compile import compile_file
-from toneflow.store import make_engine
-from toneflow.store.access import create_token
 
 pytestmark = pytest.mark.slow  # gunicorn, two SIP agents and a call of several seconds
 
@@ -53,17 +50,8 @@ def toneflow(tmp_path):
     API token for reading the call log."""
     folder = tmp_path / "toneflow"
     folder.mkdir()
-    port = free_port()
-    env = server_env(folder, port)
-    process = start(folder, env, port)
-    try:
-        wait_until_up(process, port, folder)
-        engine = make_engine(env["DATABASE_URL"])
-        token = create_token(engine, "sip-call-test")
-        engine.dispose()
+    with running_server(folder) as (_, port, token):
         yield f"http://127.0.0.1:{port}", token
-    finally:
-        stop_server(process)
 
 
 def logged_steps(url: str, token: str, call_id: str) -> list[str]:
