@@ -107,7 +107,51 @@ class CallSummarySchema(Schema):
     last_seen = Instant(required=True)
     completed_at = Instant(required=True, allow_none=True)
     last_step = fields.String(required=True, allow_none=True)
+    flow_version = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "content hash of the flow version that served the first step"},
+    )
     outcome = fields.Nested(OutcomeSchema, required=True)
+
+
+class SwitchDecisionSchema(Schema):
+    """One switch decided at serve time."""
+
+    step = fields.String(required=True, metadata={"description": "the switch step"})
+    value = fields.String(required=True, metadata={"description": "the value it rendered"})
+    case = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the case that matched; null: it went to default"},
+    )
+    to = fields.String(required=True, metadata={"description": "the step it chose"})
+
+
+class DecisionSchema(Schema):
+    """What toneflow decided for an answer, recorded when it was served."""
+
+    steps = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "every step the request passed through, in order: switches, a "
+            "step that failed (on a fallback), the step served"
+        },
+    )
+    switches = fields.List(fields.Nested(SwitchDecisionSchema), required=True)
+    awaits_digits_ms = fields.Integer(
+        required=True,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "the served step's collect_digits timeout, if it has one"},
+    )
+    transfer_to = fields.String(
+        required=True,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "where the served step transferred the call, if it did"},
+    )
 
 
 class AnswerEntrySchema(Schema):
@@ -127,6 +171,12 @@ class AnswerEntrySchema(Schema):
     fallback_reason = fields.String(required=True, allow_none=True)
     status = fields.Integer(required=True, metadata={"description": "HTTP status sent"})
     error_reason = fields.String(required=True, allow_none=True)
+    decision = fields.Nested(
+        DecisionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for answers recorded before decisions were"},
+    )
 
 
 class EventEntrySchema(Schema):
@@ -168,6 +218,17 @@ class VerificationEntrySchema(Schema):
 
 class CallRecordSchema(CallSummarySchema):
     """One call's record and timeline (``GET /api/calls/<call_id>``)."""
+
+    duration_s = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the call's duration as its call.completed event gives it"},
+    )
+    hangup_cause = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the hangup cause its call.completed event gives"},
+    )
 
     answers = fields.List(fields.Nested(AnswerEntrySchema), required=True)
     events = fields.List(fields.Nested(EventEntrySchema), required=True)

@@ -24,7 +24,7 @@ from schemas.errors import describe_validation
 from toneflow.cli.store import command_call_log
 from toneflow.dtmf.heard import UnreadableBody, compare, served_sends
 from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
-from toneflow.present import outcome_words, timeline, visible
+from toneflow.present import clock, delta, outcome_words, timeline, visible
 from toneflow.store import InvalidCursor
 
 LIST_ARGS = CallListArgsSchema()
@@ -119,7 +119,7 @@ def show_command(call_id: str, as_json: bool) -> None:
         raise click.ClickException(f"no call with id '{visible(call_id)}'")
     record = CALL_RECORD.dump(stored)
     if as_json:
-        _jsonl_writer(click.get_text_stream("stdout"))(record)
+        _jsonl_writer(sys.stdout)(record)
         return
     shown = _shown(record)
     click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
@@ -128,6 +128,8 @@ def show_command(call_id: str, as_json: bool) -> None:
         ("from", "from"), ("to", "to"), ("direction", "direction"),
         ("first seen", "first_seen"), ("last seen", "last_seen"),
         ("completed", "completed_at"), ("last step", "last_step"),
+        ("duration", "duration_s"), ("hangup", "hangup_cause"),
+        ("version", "flow_version"),
     ):  # fmt: skip
         click.echo(f"  {label + ':':<12}{shown[key]}")
     for entry in timeline(record):
@@ -140,20 +142,28 @@ def show_command(call_id: str, as_json: bool) -> None:
 def _heading(entry: dict[str, Any]) -> str:
     """A timeline entry's first line(s): what it was, when, and any fallback or error."""
     shown = _shown(entry)
+    when = f"{clock(entry['time'])} {delta(entry['delta_ms']):>9}"
     if entry["kind"] == "event":
         return (
-            f"{shown['time']}  EVENT {shown['event']}"
-            f"  (received {shown['received_at']}, webhook-id {shown['webhook_id']})"
+            f"{when}  EVENT {shown['event']}"
+            f"  (platform created_at {clock(entry['created_at'])},"
+            f" webhook-id {shown['webhook_id']})"
         )
     heading = (
-        f"{shown['time']}  ANSWER {shown['status']}  {shown['flow']}/{shown['step']}"
+        f"{when}  ANSWER {shown['status']}  {shown['flow']}/{shown['step']}"
         f"  ({shown['dialect']}, flow version {shown['flow_version']},"
         f" {shown['duration_ms']} ms)"
     )
+    if entry["keys"] is not None:
+        heading += f"\n  caller pressed: {visible(entry['keys']) or '(nothing)'}"
+    for words in entry["decided"]:
+        heading += f"\n  switch {visible(words)}"
     if entry["fallback_from"]:
         heading += f"\n  !! FALLBACK from {shown['fallback_from']}: {shown['fallback_reason']}"
     if entry["error_reason"]:
         heading += f"\n  !! ERROR: {shown['error_reason']}"
+    if entry["silence_s"] is not None:
+        heading += f"\n  .. no answer for {entry['silence_s']} s"
     return heading
 
 

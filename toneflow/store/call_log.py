@@ -72,6 +72,7 @@ class CallLog:
                 duration_ms=duration_ms,
                 fallback_from=answer.fallback_from,
                 fallback_reason=answer.fallback_reason,
+                decision=answer.decision.as_dict() if answer.decision else None,
             )
         )
 
@@ -99,6 +100,7 @@ class CallLog:
                 body=body,
                 duration_ms=duration_ms,
                 error_reason=failed.failure.reason,
+                decision=failed.failure.decision.as_dict(),
             )
         )
 

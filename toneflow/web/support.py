@@ -31,7 +31,15 @@ from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
 from toneflow.logs import get_logger
 from toneflow.outcome import OUTCOME_KINDS
-from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
+from toneflow.present import (
+    TROUBLE,
+    clock,
+    delta,
+    outcome_words,
+    timeline,
+    visible,
+    visible_parts,
+)
 from toneflow.store import InvalidCursor
 from toneflow.store.access import check_user
 from toneflow.web import auth
@@ -160,6 +168,10 @@ def path_carries(call_id: str) -> bool:
     if "\n" in call_id:
         return False
     return all(segment not in ("", ".", "..") for segment in call_id.split("/"))
+
+
+bp.add_app_template_filter(clock, "clock")
+bp.add_app_template_filter(delta, "delta")
 
 
 @bp.app_template_filter("when")
