@@ -14,11 +14,18 @@ A path is step names separated by spaces; a step entered as the flow's fallback 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any
 
 FALLBACK_MARK = "!"
+#: The longest path a call keeps, in characters (a funnel reads it from an index, and an
+#: index entry must fit PostgreSQL's limit of about 2.7 kB). A call whose next answer
+#: would pass it keeps what it has, ends with :data:`TRUNCATED_MARK`, and is counted as far
+#: as it got and as ``truncated`` — some 150 steps of ten-letter names.
+PATH_MAX = 2000
+TRUNCATED_MARK = "+"
 
 
 def path_part(steps: Sequence[str], fallback_from: str | None) -> str:
@@ -37,25 +44,28 @@ def path_steps(path: str | None) -> list[tuple[str, bool]]:
     return [
         (name.removeprefix(FALLBACK_MARK), name.startswith(FALLBACK_MARK))
         for name in (path or "").split()
+        if name != TRUNCATED_MARK
     ]
 
 
 def count_funnel(
     rows: Iterable[tuple[str | None, str | None, int]], order: Sequence[str] = ()
 ) -> dict[str, Any]:
-    """The funnel of ``(path, outcome, calls)`` rows: ``{"calls", "steps": [...]}``.
+    """The funnel of ``(path, outcome, calls)`` rows: ``{"calls", "truncated", "steps"}``.
 
     Each step: ``reached``, ``ended`` (its calls' last step), ``ended_by_outcome`` and its
     ``edges`` (``to``, ``calls``, ``share`` of the calls that reached it, ``fallback``).
     Every step of ``order`` (the flow file's) comes, in that order, reached or not; then
     any other step reached (one an older version had), by name.
     """
-    total = 0
+    total = truncated = 0
     reached: Counter[str] = Counter()
     ended: dict[str, Counter[str]] = {}
     edges: Counter[tuple[str, str, bool]] = Counter()
     for path, outcome, calls in rows:
         total += calls
+        if path and path.endswith(" " + TRUNCATED_MARK):
+            truncated += calls
         steps = path_steps(path)
         if not steps:
             continue
@@ -66,7 +76,8 @@ def count_funnel(
             edges[pair] += calls
         ended.setdefault(steps[-1][0], Counter())[outcome or "unknown"] += calls
     names = [*order, *sorted(set(reached) - set(order))]
-    return {"calls": total, "steps": [_step(name, reached, ended, edges, order) for name in names]}
+    steps = [_step(name, reached, ended, edges, order) for name in names]
+    return {"calls": total, "truncated": truncated, "steps": steps}
 
 
 def _step(name, reached, ended, edges, order) -> dict[str, Any]:
@@ -87,3 +98,27 @@ def _step(name, reached, ended, edges, order) -> dict[str, Any]:
             for to, fell, calls in leaving
         ],
     }
+
+
+#: The window a funnel covers when it is not given: the last 30 days.
+DEFAULT_WINDOW = timedelta(days=30)
+
+
+def window(
+    since: datetime | None, until: datetime | None, *, now: datetime
+) -> tuple[datetime, datetime]:
+    """A funnel's window (``since`` inclusive, ``until`` exclusive, on ``first_seen``):
+    what was given, a missing end ``now``, a missing start 30 days before the end."""
+    until = until or now
+    return since or until - DEFAULT_WINDOW, until
+
+
+def call_path(answers: Iterable[Mapping[str, Any]]) -> list[tuple[str, bool]]:
+    """A call's path from its recorded answers (in serving order), as :func:`path_steps`
+    gives it: each answer's decision's steps (or, recorded before decisions were, its
+    step), a step entered as the fallback marked."""
+    parts = []
+    for answer in answers:
+        steps = (answer.get("decision") or {}).get("steps") or [answer["step"]]
+        parts.append(path_part(steps, answer.get("fallback_from")))
+    return path_steps(" ".join(parts))

@@ -90,8 +90,10 @@ calls = sa.Table(
     sa.Index(None, "from_number", "first_seen", "call_id"),
     sa.Index(None, "to_number", "first_seen", "call_id"),
     sa.Index(None, "last_seen"),  # retention: prune by last activity
-    # The funnel: one flow's calls first seen in a window (and of one version).
-    sa.Index(None, "flow", "first_seen", "flow_version"),
+    # The funnel: one flow's calls first seen in a window (and of one version), read from
+    # the index alone (it holds every column the funnel groups by; ``path`` is bounded by
+    # ``toneflow.funnel.PATH_MAX`` so an entry fits PostgreSQL's index tuple limit).
+    sa.Index(None, "flow", "first_seen", "flow_version", "outcome", "path"),
 )
 
 

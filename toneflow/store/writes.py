@@ -25,9 +25,12 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from toneflow.funnel import PATH_MAX, TRUNCATED_MARK
 from toneflow.request import DETAIL_FIELDS
 from toneflow.store.tables import answers, calls, events
 
+#: What ends a path cut at ``PATH_MAX``.
+CUT = " " + TRUNCATED_MARK
 #: Call fields both answers and events may fill in (only while still NULL).
 CALL_FIELDS = tuple(f.column for f in DETAIL_FIELDS)
 
@@ -162,10 +165,17 @@ def statements(dialect: str) -> Statements:
         "last_step_terminal": sa.case((is_open, terminal), else_=c.last_step_terminal),
         "transfer_to": sa.case((is_open, transfer_to), else_=c.transfer_to),
         "flow_version": sa.func.coalesce(c.flow_version, flow_version),
-        # Until completion every answer adds its steps, a failed one too (it reached them).
+        # Until completion every answer adds its steps, a failed one too (it reached them),
+        # while the path stays within PATH_MAX; then it is marked cut, once.
         "path": sa.case(
-            (c.completed_at.is_(None), sa.func.coalesce(c.path + " ", "") + path_part),
-            else_=c.path,
+            (c.completed_at.is_not(None), c.path),
+            (
+                sa.func.coalesce(sa.func.length(c.path) + 1, 0) + sa.func.length(path_part)
+                <= PATH_MAX - len(CUT),
+                sa.func.coalesce(c.path + " ", "") + path_part,
+            ),
+            (c.path.endswith(CUT), c.path),
+            else_=c.path + CUT,
         ),
         "fallback_step": sa.case((first_fallback, fallback_from), else_=c.fallback_step),
         "fallback_reason": sa.case((first_fallback, fallback_reason), else_=c.fallback_reason),

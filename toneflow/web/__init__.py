@@ -11,7 +11,18 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
-from toneflow.web import answer, api, events, health, metrics, openapi, reload, support
+from toneflow.web import (  # noqa: F401  (their routes, on api/support)
+    answer,
+    api,
+    events,
+    funnel,
+    health,
+    metrics,
+    openapi,
+    reload,
+    support,
+    support_flows,
+)
 from toneflow.web.errors import ApiError, register_error_handlers
 from toneflow.web.limits import BodyLimit
 

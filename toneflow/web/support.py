@@ -43,6 +43,7 @@ from toneflow.present import (
 from toneflow.store import InvalidCursor
 from toneflow.store.access import check_user
 from toneflow.web import auth
+from toneflow.web.graphs import call_graph
 from toneflow.web.state import call_log, flows, store
 
 bp = Blueprint(
@@ -249,7 +250,10 @@ def _call_page(call_id: str) -> tuple[str, int]:
     if stored is None:
         return render_template("support/missing.html", call_id=call_id), 404
     record = CALL_RECORD.dump(stored)
-    return render_template("support/call.html", record=record, timeline=timeline(record)), 200
+    graph = call_graph(record)
+    return render_template(
+        "support/call.html", record=record, timeline=timeline(record), graph=graph
+    ), 200
 
 
 def _whole_days(args: dict[str, str]) -> dict[str, str]:

@@ -28,14 +28,16 @@ def upgrade() -> None:
         batch.add_column(sa.Column("flow_version", sa.String(128)))
         batch.add_column(sa.Column("path", sa.Text()))
     op.create_index(
-        "ix_calls_flow_first_seen_flow_version", "calls", ["flow", "first_seen", "flow_version"]
+        "ix_calls_flow_first_seen_flow_version_outcome_path",
+        "calls",
+        ["flow", "first_seen", "flow_version", "outcome", "path"],
     )
 
 
 def downgrade() -> None:
     # ALTER TABLE … DROP COLUMN (SQLite 3.35+ has it), not a batch copy: on SQLite a copy
     # drops the old calls table, and its ON DELETE CASCADE would empty every timeline.
-    op.drop_index("ix_calls_flow_first_seen_flow_version", table_name="calls")
+    op.drop_index("ix_calls_flow_first_seen_flow_version_outcome_path", table_name="calls")
     for table, column in (
         ("calls", "path"),
         ("calls", "flow_version"),
