@@ -11,7 +11,8 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
-from toneflow.web import (  # noqa: F401  (their routes, on api/support)
+# funnel, support_export and support_flows add their routes to the api and support blueprints.
+from toneflow.web import (  # noqa: F401
     answer,
     api,
     events,
@@ -21,6 +22,7 @@ from toneflow.web import (  # noqa: F401  (their routes, on api/support)
     openapi,
     reload,
     support,
+    support_export,
     support_flows,
 )
 from toneflow.web.errors import ApiError, register_error_handlers
