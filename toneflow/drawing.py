@@ -39,6 +39,8 @@ ATTRIBUTES = frozenset({
     "points", "d", "cx", "cy", "rx", "ry", "x", "y", "text-anchor", "font-family", "font-size",
     "font-weight",
 })  # fmt: skip
+#: The ``svg`` element keeps only its size (the stylesheet scales it down to fit).
+SVG_SIZE = frozenset({"viewBox", "width", "height"})
 LIT, FALLBACK, EDGE, MUTED = "#0b57d0", "#a4161a", "#5c6773", "#d5dae0"
 EDGE_WORDS = {"next": "keys", "default": "default", "redirect": ""}
 
@@ -132,8 +134,7 @@ def _render(dot_text: str) -> str:
 
 def sanitise(svg: bytes) -> str:
     """Graphviz's SVG rebuilt from the allowlist: unknown elements (with their content)
-    and attributes are dropped; the ``svg`` element keeps only its ``viewBox``, so the
-    page's stylesheet sizes it."""
+    and attributes are dropped; the ``svg`` element keeps only its size."""
     # expat fetches no DTD and expands no external entity; dot writes neither anyway.
     root = ET.fromstring(svg)
     clean = _copy(root)
@@ -150,7 +151,9 @@ def _copy(element: ET.Element) -> ET.Element | None:
         return None
     copy = ET.Element(f"{{{SVG_NS}}}{tag}")
     for name, value in element.attrib.items():
-        if name in ATTRIBUTES and not (tag == "svg" and name != "viewBox"):
+        if tag == "svg" and name in SVG_SIZE and _is_size(value):
+            copy.set(name, value)
+        elif name in ATTRIBUTES and tag != "svg":
             copy.set(name, value)
     copy.text = element.text if tag in ("text", "title") else None
     for child in element:
@@ -161,6 +164,12 @@ def _copy(element: ET.Element) -> ET.Element | None:
         if kept is not None and tag in ("text", "title"):
             kept.tail = child.tail
     return copy
+
+
+def _is_size(value: str) -> bool:
+    """Graphviz's drawing sizes: ``268pt``, or a viewBox of four numbers."""
+    return all(part.replace(".", "", 1).replace("-", "", 1).isdigit() for part in
+               value.removesuffix("pt").split())  # fmt: skip
 
 
 def quoted(text: str) -> str:
@@ -218,8 +227,8 @@ def _graph(flow: model.Flow, nodes: Iterable[str], edges: Iterable[str]) -> str:
         [
             "digraph flow {",
             '  graph [rankdir="TB", nodesep="0.3", ranksep="0.4", fontname="sans-serif"];',
-            '  node [shape="box", style="rounded,filled", fontname="sans-serif", fontsize="11"];',
-            '  edge [fontname="sans-serif", fontsize="9", arrowsize="0.7"];',
+            '  node [shape="box", style="rounded,filled", fontname="sans-serif", fontsize="13"];',
+            '  edge [fontname="sans-serif", fontsize="11", arrowsize="0.7"];',
             *(f"  {line};" for line in (*nodes, *edges)),
             "}",
         ]
