@@ -151,9 +151,7 @@ def _copy(element: ET.Element) -> ET.Element | None:
         return None
     copy = ET.Element(f"{{{SVG_NS}}}{tag}")
     for name, value in element.attrib.items():
-        if tag == "svg" and name in SVG_SIZE and _is_size(value):
-            copy.set(name, value)
-        elif name in ATTRIBUTES and tag != "svg":
+        if _allowed(tag, name, value):
             copy.set(name, value)
     copy.text = element.text if tag in ("text", "title") else None
     for child in element:
@@ -164,6 +162,12 @@ def _copy(element: ET.Element) -> ET.Element | None:
         if kept is not None and tag in ("text", "title"):
             kept.tail = child.tail
     return copy
+
+
+def _allowed(tag: str, name: str, value: str) -> bool:
+    if tag == "svg":
+        return name in SVG_SIZE and _is_size(value)
+    return name in ATTRIBUTES
 
 
 def _is_size(value: str) -> bool:
