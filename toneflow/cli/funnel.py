@@ -7,7 +7,6 @@ its schema) and the same dump, so the three readers show the same numbers.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import click
@@ -16,23 +15,14 @@ from marshmallow import ValidationError
 from schemas.errors import describe_validation
 from schemas.funnel import FUNNEL, FUNNEL_ARGS
 from toneflow.cli.calls import calls
+from toneflow.cli.dtmf import configured_flow
 from toneflow.cli.store import command_call_log
-from toneflow.config import load_config
-from toneflow.flows.compile import compile_file
-from toneflow.flows.registry import flow_files
 from toneflow.present import clock, visible
 
 
 def step_order(flow: str) -> list[str]:
     """The flow file's steps, in order, when TONEFLOW_FLOWS_DIR has it and it compiles."""
-    config = load_config()
-    folder = Path(config["FLOWS_DIR"])
-    path = (
-        next((p for p in flow_files(folder) if p.stem == flow), None) if folder.is_dir() else None
-    )
-    if path is None:
-        return []
-    compiled, _ = compile_file(path, max_digits=config["MAX_DIGITS"])
+    _, compiled, _ = configured_flow(flow)
     return list(compiled.steps) if compiled is not None else []
 
 
