@@ -36,6 +36,13 @@ class CallLookupArgsSchema(Schema):
     )
 
 
+def instant_arg(description: str) -> fields.AwareDateTime:
+    """A time argument (ISO 8601; UTC when no offset is given), for lists and funnels."""
+    return fields.AwareDateTime(
+        default_timezone=UTC, validate=_representable_in_utc, metadata={"description": description}
+    )
+
+
 class CallListArgsSchema(Schema):
     """Query arguments of the call list; every one optional, all combined with AND."""
 
@@ -43,16 +50,8 @@ class CallListArgsSchema(Schema):
     outcome = fields.String(validate=validate.OneOf(OUTCOME_KINDS))
     flow = StoredText(validate=NAME)
     last_step = StoredText(validate=NAME)
-    since = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={"description": "first seen at or after (ISO 8601)"},
-    )
-    until = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={"description": "first seen before (ISO 8601)"},
-    )
+    since = instant_arg("first seen at or after (ISO 8601)")
+    until = instant_arg("first seen before (ISO 8601)")
     q = StoredText(
         validate=NAME, metadata={"description": "a call id or a from/to number, exactly"}
     )

@@ -13,8 +13,7 @@ from typing import Any
 from marshmallow import fields, post_load, validate
 
 from schemas.base import Schema
-from schemas.calls import Instant
-from schemas.events import _representable_in_utc
+from schemas.calls import Instant, instant_arg
 from schemas.text import StoredText
 from toneflow.funnel import window
 
@@ -22,18 +21,8 @@ from toneflow.funnel import window
 class FunnelArgsSchema(Schema):
     """Query arguments of a funnel; the window defaults to the 30 days before now."""
 
-    since = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={
-            "description": "calls first seen at or after (ISO 8601); default: until - 30 days"
-        },
-    )
-    until = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={"description": "calls first seen before (ISO 8601); default: now"},
-    )
+    since = instant_arg("calls first seen at or after (ISO 8601); default: until - 30 days")
+    until = instant_arg("calls first seen before (ISO 8601); default: now")
     version = StoredText(
         validate=validate.Length(1, 128),
         metadata={"description": "only calls served by this flow version (its content hash)"},
