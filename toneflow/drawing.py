@@ -152,7 +152,9 @@ def _copy(element: ET.Element) -> ET.Element | None:
     copy = ET.Element(f"{{{SVG_NS}}}{tag}")
     for name, value in element.attrib.items():
         if _allowed(tag, name, value):
-            copy.set(name, value)
+            # Graphviz sizes in points; as CSS pixels the drawing is 3/4 as large, its
+            # 13 pt labels 13 px: readable, and a 40-step flow fits a page or two.
+            copy.set(name, value.removesuffix("pt") if name in ("width", "height") else value)
     copy.text = element.text if tag in ("text", "title") else None
     for child in element:
         kept = _copy(child)
