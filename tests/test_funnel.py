@@ -149,3 +149,21 @@ def test_a_path_too_long_to_keep_is_cut_once_and_counted_as_truncated(engine):
     )
     assert (funnel["calls"], funnel["truncated"]) == (1, 1)
     assert funnel["steps"][0]["reached"] == 1
+
+
+def test_the_flow_pages_list_every_flow_and_refuse_an_unknown_one(staff):  # noqa: F811
+    sign_in(staff)
+    listing = staff.get("/support/flows/").get_data(as_text=True)
+    assert (
+        'href="/support/flows/menu"' in listing and 'href="/support/flows/appointment"' in listing
+    )
+    missing = staff.get("/support/flows/nope")
+    assert missing.status_code == 404
+    assert "no flow named" in missing.get_data(as_text=True)
+    bad = staff.get("/support/flows/menu?since=nope")
+    assert bad.status_code == 400 and "since" in bad.get_data(as_text=True)
+    assert (
+        staff.get("/support/flows/menu")
+        .headers["Content-Security-Policy"]
+        .startswith("default-src 'none'")
+    )
