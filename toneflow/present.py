@@ -144,10 +144,11 @@ def pretty(text: str) -> str:
 
 
 def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Answers and events in one list, in time order, each marked with what it is.
+    """Answers, events and pushes in one list, in time order, each marked with what it is.
 
     Answers are placed at the server's serving time, events at their own ``created_at``
-    (the contract orders events by it). Each entry gets ``kind`` ("answer"/"event"),
+    (the contract orders events by it), pushes when they began. Each entry gets ``kind``
+    ("answer"/"event"/"push"),
     ``time``, ``pretty`` (the body for reading; for answers also ``request_pretty``, and
     ``body_is_json``, to show it with JSON's escapes) and ``trouble`` (a fallback or an
     error). Texts are as stored: the page or terminal shows them through :func:`visible`.
@@ -175,6 +176,22 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         }
         for event in record["events"]
     ]
+    entries += [
+        {**push, "kind": "push", "time": push["at"], "trouble": not push["ok"]}
+        for push in record.get("pushes", ())
+    ]
     # Stable: answers keep serving order and events their stored order on equal times.
     # As instants: as text, "12:00:00Z" would sort after "12:00:00.5Z".
     return sorted(entries, key=lambda entry: datetime.fromisoformat(entry["time"]))
+
+
+def push_summary(push: dict[str, Any]) -> str:
+    """A push in one line: where to, what, and how it went (the page and the CLI say it so)."""
+    reference = ", ".join(f"{key} {value}" for key, value in push["reference"].items())
+    sent = len(push["requests"])
+    how = (
+        f"taken, {sent} request(s) in {push['duration_ms']:g} ms"
+        if push["ok"]
+        else f"FAILED after {sent} request(s): {push['error']}"
+    )
+    return f"{push['platform']} ({reference}): step {push['flow']}/{push['step']}, {how}"

@@ -21,10 +21,11 @@ from marshmallow import ValidationError
 
 from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
+from toneflow.cli.push import push_lines
 from toneflow.cli.store import command_call_log
 from toneflow.dtmf.heard import UnreadableBody, compare, served_sends
 from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
-from toneflow.present import outcome_words, timeline, visible
+from toneflow.present import outcome_words, push_summary, timeline, visible
 from toneflow.store import InvalidCursor
 
 LIST_ARGS = CallListArgsSchema()
@@ -133,6 +134,9 @@ def show_command(call_id: str, as_json: bool) -> None:
     for entry in timeline(record):
         click.echo("")
         click.echo(_heading(entry))
+        if entry["kind"] == "push":
+            click.echo(_indent(push_lines(entry)))
+            continue
         json_body = entry["kind"] == "event" or entry["body_is_json"]
         click.echo(_indent(visible(entry["pretty"], lines=True, json_text=json_body)))
 
@@ -140,6 +144,8 @@ def show_command(call_id: str, as_json: bool) -> None:
 def _heading(entry: dict[str, Any]) -> str:
     """A timeline entry's first line(s): what it was, when, and any fallback or error."""
     shown = _shown(entry)
+    if entry["kind"] == "push":
+        return f"{shown['time']}  PUSH {visible(push_summary(entry))}"
     if entry["kind"] == "event":
         return (
             f"{shown['time']}  EVENT {shown['event']}"

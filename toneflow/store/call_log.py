@@ -25,6 +25,7 @@ from toneflow.redact import mask_record, mask_text, numbers_in
 from toneflow.request import NUMBER_COLUMNS, AnswerRequest
 from toneflow.store import queries
 from toneflow.store.ingest import AnswerEntry, loggable_answer, write_answer, write_event
+from toneflow.store.pushes import write_push
 from toneflow.store.records import read_call
 from toneflow.store.tables import calls, verifications
 
@@ -145,6 +146,11 @@ class CallLog:
         texts["difference"] = None if difference is None else self.masked_text(call_id, difference)
         with self.engine.begin() as conn:
             conn.execute(sa.insert(verifications).values(call_id=call_id, at=at, **texts))
+
+    def record_push(self, call_id: str, push: Mapping[str, Any], *, seen_at: datetime) -> None:
+        """Put a push (``toneflow.push.client.PushResult.as_record()``) on the call's timeline,
+        making the call's row if this is the first toneflow hears of it."""
+        write_push(self.engine, call_id, push, seen_at=seen_at)
 
     def _write(self, entry: AnswerEntry) -> None:
         try:

@@ -31,7 +31,7 @@ from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
 from toneflow.logs import get_logger
 from toneflow.outcome import OUTCOME_KINDS
-from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
+from toneflow.present import TROUBLE, outcome_words, push_summary, timeline, visible, visible_parts
 from toneflow.store import InvalidCursor
 from toneflow.store.access import check_user
 from toneflow.web import auth
@@ -115,6 +115,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "sign_out_form": SignOutForm,
         "outcome_words": outcome_words,
+        "push_summary": push_summary,
         "trouble": TROUBLE,
         "call_url": call_url,
     }
