@@ -207,7 +207,7 @@ def test_attach_shows_on_the_support_page_and_in_the_api(app, monkeypatch, tmp_p
     assert result.exit_code == 1, result.output
 
     record = client.get("/api/calls/page1").json
-    assert list(record)[-1] == "verifications"
+    assert list(record)[-2:] == ["verifications", "pushes"]
     [check] = record["verifications"]
     assert (check["served"], check["heard"], check["matched"]) == (served_keys, "", False)
     assert check["difference"] == "nothing heard in the whole recording"
@@ -243,7 +243,7 @@ def test_migration_0004_goes_down_and_up_again(database_url):
         assert migrate.current(engine) == "0003"
         assert "verifications" not in sa.inspect(engine).get_table_names()
         migrate.upgrade(engine)
-        assert migrate.current(engine) == "0004"
+        assert migrate.current(engine) == migrate.head()
         assert "verifications" in sa.inspect(engine).get_table_names()
         assert get_call(engine, "keep1")["verifications"] == []
     finally:

@@ -201,7 +201,7 @@ def test_a_list_row_is_the_record_without_its_timeline(engine):
     make_calls(engine, 1)
     row = list_calls(engine).calls[0]
     record = get_call(engine, "c000")
-    timeline = ("answers", "events", "verifications")
+    timeline = ("answers", "events", "verifications", "pushes")
     assert row == {k: v for k, v in record.items() if k not in timeline}
 
 

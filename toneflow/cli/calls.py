@@ -120,7 +120,7 @@ def show_command(call_id: str, as_json: bool) -> None:
         raise click.ClickException(f"no call with id '{visible(call_id)}'")
     record = CALL_RECORD.dump(stored)
     if as_json:
-        _jsonl_writer(click.get_text_stream("stdout"))(record)
+        _jsonl_writer(sys.stdout)(record)  # click.get_text_stream is deprecated (8.5)
         return
     shown = _shown(record)
     click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
