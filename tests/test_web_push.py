@@ -160,3 +160,30 @@ def test_the_support_page_shows_each_push(push_client, push_app):
     assert "taken, 2 request(s)" in page
     assert "after waiting 1200 ms" in page
     assert "Bearer ****" in page and "genesys-token" not in page
+
+
+def test_with_redaction_a_number_pushed_is_kept_masked(app_config, servers, tmp_path):
+    from app import create_app
+    from toneflow.store import migrate
+
+    folder = tmp_path / "redacted"
+    folder.mkdir()
+    shutil.copy(PUSH_FLOWS / "pushes.yaml", folder)
+    migrate.upgrade(app_config["DATABASE_URL"])
+    config = {**app_config, "FLOWS_DIR": str(folder), "REDACT_NUMBERS": True}
+    application = create_app({**config, **servers["vobiz"].config})
+    try:
+        client = with_api_token(application)
+        body = {"call_uuid": VOBIZ_CALL, "variables": {"account": "15551230001"}}
+        assert client.post("/push/vobiz/pushes/two_sends", json=body).status_code == 200
+        assert servers["vobiz"].received[0].json()["digits"] == "w15551230001"  # sent whole
+        record = client.get(f"/api/calls/{VOBIZ_CALL}").json
+        assert "5551230001" not in str(record)
+        assert record["pushes"][0]["sends"][0]["digits"] == "*******0001"
+        from sqlalchemy import text
+
+        with application.extensions["toneflow.store"].connect() as conn:
+            stored = conn.execute(text("select sends, requests from pushes")).one()
+        assert "5551230001" not in str(stored)  # masked before it was written
+    finally:
+        application.extensions["toneflow.store"].dispose()
