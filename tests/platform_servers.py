@@ -36,7 +36,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 VICIDIAL_USER, VICIDIAL_PASS = "6666", "1234"  # the seed's example call
@@ -79,12 +79,18 @@ class PlatformServer:
     accept_any: bool = False
     delay_s: float = 0.0
     agents: set[str] = field(default_factory=lambda: {AGENT})
-    calls: set[str] = field(default_factory=lambda: {VOBIZ_CALL, GENESYS_CALL})
+    calls: set[str] | None = None  # default: the platform's example call
     received: list[Received] = field(default_factory=list)
     verbose: bool = False  # print each request and the status it got (run by hand)
 
     def __post_init__(self) -> None:
-        self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
+        if self.calls is None:
+            self.calls = {"vobiz": {VOBIZ_CALL}, "genesys": {GENESYS_CALL}}.get(
+                self.platform, set()
+            )
+        self._server = make_server(
+            "127.0.0.1", self.port, self._app, threaded=True, request_handler=_QuietHandler
+        )
         self.port = self._server.server_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -212,6 +218,13 @@ class PlatformServer:
         if not self._live(self.calls, match.group(1)):
             return _json({"statusCode": 404, "statusMessage": "call not found"}, 404)
         return _json({"statusCode": 0}, 200)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request: the server prints its own when run by hand."""
+
+    def log_request(self, *args: Any) -> None:
+        pass
 
 
 def _json(value: Any, status: int) -> Response:

@@ -66,7 +66,11 @@ def test_a_dry_run_prints_every_request_masked_and_sends_nothing(vicidial, comma
 def test_a_failed_push_exits_1_and_is_recorded(vicidial, command_engine):
     result = invoke("push", "vicidial", "conference_pin", "join", "--call", "2000")
     assert result.exit_code == 1
-    assert "error: VICIdial: agent '2000' is not logged in" in result.output
+    assert "  !! VICIdial: agent '2000' is not logged in" in result.output
+    assert result.output.endswith(
+        "error: the platform did not take the digits (request 1); recorded on the timeline of "
+        "call 2000 (toneflow calls show 2000)\n"
+    )
     assert read_call(command_engine, "2000")["pushes"][0]["ok"] is False
 
 

@@ -82,8 +82,11 @@ def push(
         click.echo(_reply_line(request))
     shown = visible(call)
     if not result.ok:
-        click.echo(f"error: {visible(result.error or 'the push failed')}", err=True)
-        click.echo(f"recorded on the timeline of call {shown} (toneflow calls show {shown})")
+        click.echo(
+            f"error: the platform did not take the digits (request {len(result.requests)}); "
+            f"recorded on the timeline of call {shown} (toneflow calls show {shown})",
+            err=True,
+        )
         raise click.exceptions.Exit(1)
     click.echo(
         f"pushed {len(result.requests)} request(s) in {result.duration_ms:g} ms; "
