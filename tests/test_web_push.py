@@ -187,3 +187,23 @@ def test_with_redaction_a_number_pushed_is_kept_masked(app_config, servers, tmp_
         assert "5551230001" not in str(stored)  # masked before it was written
     finally:
         application.extensions["toneflow.store"].dispose()
+
+
+def test_rendered_digits_are_held_to_max_digits(push_app, push_client):
+    push_app.extensions["toneflow.flows"].max_digits = 4
+    body = {"agent_user": AGENT, "variables": {"account": "12345"}}
+    response = push_client.post("/push/vicidial/pushes/two_sends", json=body)
+    assert response.status_code == 400
+    assert "the limit is 4" in response.json["error"]["message"]
+
+
+def test_every_place_that_names_the_platforms_names_the_same_three():
+    from schemas.calls import PushEntrySchema
+    from schemas.push import BODY_SCHEMAS
+    from toneflow.push import plan, platforms
+
+    names = ("vicidial", "vobiz", "genesys")
+    assert plan.PLATFORMS == tuple(platforms.PLATFORMS) == tuple(BODY_SCHEMAS) == names
+    assert PushEntrySchema().fields["platform"].metadata["enum"] == list(names)
+    for name, schema in BODY_SCHEMAS.items():  # each body names its platform's reference
+        assert set(platforms.PLATFORMS[name].reference) <= set(schema.fields)

@@ -55,9 +55,15 @@ def push(
     names = PLATFORM_ROWS[platform].reference
     reference = {names[0]: call, **({"leg": leg} if leg else {})}
     compiled = load_flow(flow)
+    config = load_config()
     try:
         plan = plan_push(
-            compiled, step, platform, dict(pair(v) for v in variables), round_up=round_up
+            compiled,
+            step,
+            platform,
+            dict(pair(v) for v in variables),
+            round_up=round_up,
+            max_digits=config["MAX_DIGITS"],
         )
     except UnknownStep as err:
         raise click.UsageError(str(err)) from None
@@ -65,7 +71,7 @@ def push(
         click.echo(f"error: nothing was sent: {with_var_hint(err)}", err=True)
         raise click.exceptions.Exit(1) from None
     try:
-        settings = settings_for(platform, load_config())
+        settings = settings_for(platform, config)
     except NotConfigured as err:
         click.echo(f"error: {err}", err=True)
         raise click.exceptions.Exit(2) from None

@@ -16,8 +16,9 @@ from typing import Any
 from marshmallow import ValidationError
 
 from schemas.base import first_message
+from schemas.fields import digit_limit
 from toneflow.dtmf.errors import DtmfError
-from toneflow.dtmf.parsing import parse
+from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.dtmf.runs import Run, runs
 from toneflow.dtmf.tokens import Pause, Token
 from toneflow.flows.model import Flow, SendDigits, TemplateSource
@@ -103,15 +104,23 @@ def step_sends(flow: Flow, step: str, variables: dict[str, Any]) -> list[StepSen
 
 
 def plan_push(
-    flow: Flow, step: str, platform: str, variables: dict[str, Any], *, round_up: bool = False
+    flow: Flow,
+    step: str,
+    platform: str,
+    variables: dict[str, Any],
+    *,
+    round_up: bool = False,
+    max_digits: int = DEFAULT_MAX_DIGITS,
 ) -> Plan:
     """The requests pushing ``step`` to ``platform`` takes, or :class:`PlanError` naming the
     action, the character and its position (the rendered digits quoted: they may come
-    from a template)."""
+    from a template). Rendered digits are held to ``max_digits``, as answers are."""
     if platform not in PLATFORMS:
         raise ValueError(f"unknown push platform {platform!r} (known: {', '.join(PLATFORMS)})")
+    with digit_limit(max_digits):
+        sends = step_sends(flow, step, variables)
     planned = []
-    for send in step_sends(flow, step, variables):
+    for send in sends:
         try:
             laid_out = runs(
                 send.tokens, platform, timing=flow.dtmf, round_up=round_up, source=send.digits

@@ -45,11 +45,19 @@ def push(platform: str, flow: str, step: str) -> Response | dict:
     names = PLATFORM_ROWS[platform].reference
     reference = {key: body[key] for key in names if body.get(key) is not None}
     call_id = reference[names[0]]
-    compiled = flows().get(flow)
+    flow_set = flows()
+    compiled = flow_set.get(flow)
     if compiled is None:
         raise ApiError(404, "not_found", f"no flow named '{flow}'")
     try:
-        plan = plan_push(compiled, step, platform, body["variables"], round_up=body["round_up"])
+        plan = plan_push(
+            compiled,
+            step,
+            platform,
+            body["variables"],
+            round_up=body["round_up"],
+            max_digits=flow_set.max_digits,
+        )
     except UnknownStep as err:
         raise ApiError(404, "not_found", str(err)) from err
     except PlanError as err:
