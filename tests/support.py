@@ -4,6 +4,7 @@ own examples, databases and clients, and real gunicorn servers."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -139,3 +140,20 @@ def stop(process: subprocess.Popen) -> int:
         process.kill()
         process.wait(timeout=5)
         raise
+
+
+def console_examples(path: Path) -> list[tuple[str, str]]:
+    """(command, expected output) for every `$ ` line in a doc's console blocks."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", path.read_text(), re.S):
+        command, output = None, []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command:
+                    examples.append((command, "\n".join(output)))
+                command, output = line[2:], []
+            elif command is not None:
+                output.append(line)
+        if command:
+            examples.append((command, "\n".join(output)))
+    return examples

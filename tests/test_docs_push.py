@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from platform_servers import PlatformServer
-from support import ROOT
+from support import ROOT, console_examples
 
 from toneflow.store import migrate
 
@@ -28,22 +28,6 @@ VARYING = (
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "TIME"),
     (re.compile(r'"api_id": "[0-9a-f-]{36}"'), '"api_id": "UUID"'),
 )
-
-
-def examples() -> list[tuple[str, str]]:
-    found = []
-    for block in re.findall(r"```console\n(.*?)```", DOC.read_text(), re.S):
-        command, output = None, []
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                if command:
-                    found.append((command, "\n".join(output)))
-                command, output = line[2:], []
-            elif command is not None:
-                output.append(line)
-        if command:
-            found.append((command, "\n".join(output)))
-    return found
 
 
 def steady(text: str) -> str:
@@ -67,7 +51,7 @@ def test_every_push_example_prints_what_the_page_says(servers, tmp_path):
     env["DATABASE_URL"] = url
     for server in servers.values():
         env |= {f"TONEFLOW_{key}": value for key, value in server.config.items()}
-    found = examples()
+    found = console_examples(DOC)
     assert len(found) >= 8
     for command, expected in found:
         local = command.replace(".venv/bin/", f"{BIN}/")
