@@ -299,3 +299,25 @@ def _read_request(conn: socket.socket) -> bytes:
     while len(body) < length:
         body += conn.recv(65536)
     return head + b"\r\n\r\n" + body
+
+
+@pytest.mark.parametrize(
+    ("platform", "reference", "status", "reply", "error"),
+    [
+        ("genesys", {"call_id": "c"}, 200, '{"statusCode": 0}', None),
+        ("genesys", {"call_id": "c"}, 200, '{"statusCode": 3, "statusMessage": "busy"}',
+         "Genesys did not send the digits: statusCode 3"),
+        ("genesys", {"call_id": "c"}, 500, "", "Genesys answered HTTP 500 (an empty reply)"),
+        ("vobiz", {"call_uuid": "u"}, 200, '{"message": "digits sent"}', None),
+        ("vobiz", {"call_uuid": "u"}, 503, "down", "Vobiz answered with an error (HTTP 503"),
+        ("vicidial", {"agent_user": "1"}, 200, "ERROR: something else - 6666",
+         "VICIdial answered with an error (reply: 'ERROR: something else - 6666')"),
+        ("vicidial", {"agent_user": "1"}, 502, "<html>bad gateway</html>",
+         "VICIdial answered HTTP 502 without a SUCCESS line"),
+    ],
+)  # fmt: skip
+def test_every_other_reply_is_an_error_quoting_it(platform, reference, status, reply, error):
+    from toneflow.push.platforms import reply_error
+
+    found = reply_error(platform, reference, status, reply)
+    assert found == error if error is None else found.startswith(error)
