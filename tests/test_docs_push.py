@@ -67,3 +67,37 @@ def test_every_push_example_prints_what_the_page_says(servers, tmp_path):
             f"docs/push.md differs: $ {command}"
         )
     assert servers["genesys"].received[1].at - servers["genesys"].received[0].at >= 1.2
+
+
+def test_a_test_server_starts_as_the_page_says_and_prints_what_it_gets(tmp_path):
+    """`.venv/bin/python -m tests.platform_servers vicidial --port N`, from the project."""
+    import httpx
+    from support import free_port
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.platform_servers", "vicidial", "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert process.stdout.readline() == (
+            f"vicidial test server on http://127.0.0.1:{port}; set:\n"
+        )
+        assert process.stdout.readline() == (
+            f"  export TONEFLOW_VICIDIAL_URL=http://127.0.0.1:{port}\n"
+        )
+        for _ in range(4):
+            process.stdout.readline()  # user, pass, live agents, "every request…"
+        query = "source=t&user=6666&pass=1234&agent_user=1000&function=send_dtmf&value=1P"
+        reply = httpx.get(f"http://127.0.0.1:{port}/agc/api.php?{query}")
+        assert reply.text == "SUCCESS: send_dtmf function set - 1P|6666"
+        assert process.stdout.readline() == (
+            f"GET /agc/api.php?{query} -> 200 OK: SUCCESS: send_dtmf function set - 1P|6666\n"
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        process.stdout.close()
