@@ -36,7 +36,13 @@ from toneflow.push.platforms import VOBIZ_LEGS, NotConfigured, settings_for
     help="the call reference: VICIdial agent_user, Vobiz call_uuid, Genesys call id",
 )
 @click.option("--leg", type=click.Choice(VOBIZ_LEGS), help="Vobiz: which leg hears the digits")
-@click.option("--var", "variables", multiple=True, metavar="NAME=VALUE", help="a variable")
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="a variable for the step's templates (repeatable)",
+)
 @click.option("--dry-run", is_flag=True, help="print the requests, secrets masked; send nothing")
 @click.option("--round-up", is_flag=True, help="lengthen pauses the platform cannot express")
 def push(
@@ -49,7 +55,13 @@ def push(
     dry_run: bool,
     round_up: bool,
 ) -> None:
-    """Push STEP of FLOW into the live call CALL on PLATFORM (vicidial, vobiz, genesys)."""
+    """Send STEP's send_digits into a live call on PLATFORM (vicidial, vobiz, genesys).
+
+    The digits are converted exactly into the platform's spelling or refused, naming the
+    character and its position, before anything is sent; each request goes once. The
+    push is kept on the timeline of call --call. Settings: TONEFLOW_<PLATFORM>_… (see
+    docs/push.md). Exit 0 taken, 1 refused or not taken, 2 not configured.
+    """
     if leg is not None and platform != "vobiz":
         raise click.UsageError("--leg is for vobiz only")
     names = PLATFORM_ROWS[platform].reference
