@@ -215,6 +215,59 @@ class VerificationEntrySchema(Schema):
     )
 
 
+class PushSendSchema(Schema):
+    """One ``send_digits`` of the pushed step, as rendered for the call (MiniVoice spelling)."""
+
+    action = fields.Integer(required=True, metadata={"description": "the step's action number"})
+    digits = fields.String(required=True)
+    pause_before_ms = fields.Integer(required=True)
+
+
+class PushRequestSchema(Schema):
+    """One request a push sent, secrets masked, and the platform's reply."""
+
+    action = fields.Integer(required=True, metadata={"description": "the step's action number"})
+    wait_ms = fields.Integer(
+        required=True, metadata={"description": "waited after the previous reply, as planned"}
+    )
+    method = fields.String(required=True)
+    url = fields.String(required=True, metadata={"description": "as sent, secrets masked"})
+    headers = fields.Dict(keys=fields.String(), values=fields.String(), required=True)
+    body = fields.String(required=True, allow_none=True)
+    sent_at_ms = fields.Float(required=True, metadata={"description": "from the push's start"})
+    duration_ms = fields.Float(required=True)
+    attempts = fields.Integer(
+        required=True, metadata={"description": "connections tried (only a refused one is retried)"}
+    )
+    status = fields.Integer(required=True, allow_none=True, metadata={"description": "HTTP status"})
+    reply = fields.String(required=True, allow_none=True)
+    error = fields.String(required=True, allow_none=True)
+
+
+class PushEntrySchema(Schema):
+    """Digits pushed into the live call by a platform's API (``POST /push/…``)."""
+
+    at = Instant(required=True, metadata={"description": "when the push began"})
+    platform = fields.String(required=True, metadata={"enum": ["vicidial", "vobiz", "genesys"]})
+    flow = fields.String(required=True)
+    flow_version = fields.String(required=True)
+    step = fields.String(required=True)
+    reference = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        required=True,
+        metadata={"description": "the platform's call reference, as given"},
+    )
+    round_up = fields.Boolean(required=True)
+    sends = fields.List(fields.Nested(PushSendSchema), required=True)
+    requests = fields.List(fields.Nested(PushRequestSchema), required=True)
+    duration_ms = fields.Float(required=True)
+    ok = fields.Boolean(required=True, metadata={"description": "the platform took every run"})
+    error = fields.String(
+        required=True, allow_none=True, metadata={"description": "why not; null when ok"}
+    )
+
+
 class CallRecordSchema(CallSummarySchema):
     """One call's record and timeline (``GET /api/calls/<call_id>``)."""
 
@@ -232,6 +285,7 @@ class CallRecordSchema(CallSummarySchema):
     answers = fields.List(fields.Nested(AnswerEntrySchema), required=True)
     events = fields.List(fields.Nested(EventEntrySchema), required=True)
     verifications = fields.List(fields.Nested(VerificationEntrySchema), required=True)
+    pushes = fields.List(fields.Nested(PushEntrySchema), required=True)
 
 
 class CallPageSchema(Schema):

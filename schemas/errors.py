@@ -17,6 +17,8 @@ ERROR_CODES = (
     "payload_too_large",
     "unsupported_media_type",
     "store_unavailable",
+    "platform_not_configured",
+    "push_failed",
 )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -171,3 +172,20 @@ def running_server(tmp_path: Path, **settings: str) -> Iterator[tuple[subprocess
         yield process, port, token
     finally:
         stop(process)
+
+
+def console_examples(path: Path) -> list[tuple[str, str]]:
+    """(command, expected output) for every `$ ` line in a doc's console blocks."""
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", path.read_text(), re.S):
+        command, output = None, []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command:
+                    examples.append((command, "\n".join(output)))
+                command, output = line[2:], []
+            elif command is not None:
+                output.append(line)
+        if command:
+            examples.append((command, "\n".join(output)))
+    return examples

@@ -198,8 +198,8 @@ def one_warning(monkeypatch):
     lint_module = importlib.import_module("toneflow.cli.lint")  # not the command of that name
     real = lint_module.check_flow_dir
 
-    def with_warning(path, *, max_digits):
-        flow_set, problems = real(path, max_digits=max_digits)
+    def with_warning(path, *, max_digits, **options):
+        flow_set, problems = real(path, max_digits=max_digits, **options)
         return flow_set, [*problems, Problem(str(path / "w.yaml"), 1, 1, WARNING, "careful")]
 
     monkeypatch.setattr(lint_module, "check_flow_dir", with_warning)

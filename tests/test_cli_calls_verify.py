@@ -207,7 +207,7 @@ def test_attach_shows_on_the_support_page_and_in_the_api(app, monkeypatch, tmp_p
     assert result.exit_code == 1, result.output
 
     record = client.get("/api/calls/page1").json
-    assert list(record)[-1] == "verifications"
+    assert list(record)[-2:] == ["verifications", "pushes"]
     [check] = record["verifications"]
     assert (check["served"], check["heard"], check["matched"]) == (served_keys, "", False)
     assert check["difference"] == "nothing heard in the whole recording"

@@ -184,3 +184,18 @@ def test_version_is_toneflows_own():
     assert result.exit_code == 0
     assert result.output == f"toneflow {version('toneflow')}\n"
     assert "Flask" not in result.output
+
+
+def test_push_settings_are_unset_by_default_and_read_as_text_exactly(monkeypatch):
+    config = load_config()
+    names = ("VICIDIAL_URL", "VICIDIAL_USER", "VICIDIAL_PASS", "VOBIZ_URL", "VOBIZ_AUTH_ID")
+    names += ("VOBIZ_AUTH_TOKEN", "GENESYS_URL", "GENESYS_TOKEN")
+    assert all(config[name] is None for name in names)
+    # Flask's prefixed reader would parse JSON: 1234 a number, 1e3 the float 1000.0
+    monkeypatch.setenv("TONEFLOW_VICIDIAL_PASS", "1e3")
+    monkeypatch.setenv("TONEFLOW_VICIDIAL_USER", "6666")
+    monkeypatch.setenv("TONEFLOW_GENESYS_TOKEN", '"quoted"')
+    config = load_config()
+    assert config["VICIDIAL_PASS"] == "1e3"
+    assert config["VICIDIAL_USER"] == "6666"
+    assert config["GENESYS_TOKEN"] == '"quoted"'

@@ -5,7 +5,9 @@ generated valid and invalid requests, never answers 5xx and always answers as do
 The call log it reads holds real records of every shape (served, fell back, failed, with
 events, one future-dated; ids a path cannot carry), and the call id of every other
 generated lookup is one of them, so the response-schema check sees real records, not only
-404s. That check runs on every response of every operation, and a last test says so.
+404s. Pushes go to the three platforms' local stand-ins (tests/platform_servers.py, taking
+any call), every other one to a step the platform can take, so pushed records are checked
+too. That check runs on every response of every operation, and a last test says so.
 
 ``TONEFLOW_SCHEMATHESIS_EXAMPLES`` sets the examples per operation (CI: the default).
 """
@@ -35,6 +37,12 @@ CONFORMANCE = schemathesis.checks.response_schema_conformance
 CHECKED: set[tuple[str, int]] = set()
 #: Calls in the fuzzed store, one of each shape a record can take.
 SEEDED_IDS = ("call_123", "fell/back", "failed1", "..", "events-only")
+#: A shipped step each push platform takes (Genesys: digits only).
+PUSHABLE = {
+    "vicidial": ("conference_pin", "join"),
+    "vobiz": ("conference_pin", "join"),
+    "genesys": ("dtmf_parties", "keys"),
+}
 _lookups = itertools.count()
 
 
@@ -68,6 +76,12 @@ def use_seeded_ids(case) -> None:
     if turn % 2:
         return
     call_id = SEEDED_IDS[turn // 2 % len(SEEDED_IDS)]
+    if case.operation.path.startswith("/push/"):
+        # a step the platform can take, so the push is sent and its record checked
+        platform = case.operation.path.split("/")[2]
+        flow, step = PUSHABLE[platform]
+        case.path_parameters = {**(case.path_parameters or {}), "flow": flow, "step": step}
+        return
     if "call_id" in (case.path_parameters or {}) and "/" not in call_id:
         case.path_parameters["call_id"] = call_id
     elif case.operation.path == "/api/call" and isinstance(case.query, dict):
@@ -75,7 +89,21 @@ def use_seeded_ids(case) -> None:
 
 
 @pytest.fixture(scope="module")
-def fuzzed_app(tmp_path_factory):
+def platforms():
+    """The push platforms' local stand-ins, taking any call, so a generated push that is
+    valid is sent and its record checked against the schema (and never a 5xx)."""
+    from platform_servers import PlatformServer
+
+    running = [
+        PlatformServer(name, accept_any=True).start() for name in ("vicidial", "vobiz", "genesys")
+    ]
+    yield {key: value for server in running for key, value in server.config.items()}
+    for server in running:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def fuzzed_app(tmp_path_factory, platforms):
     from app import create_app
     from toneflow.store import migrate
     from toneflow.store.access import create_token
@@ -90,6 +118,7 @@ def fuzzed_app(tmp_path_factory):
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "warning",
             "SECRET_KEY": "fuzz",
+            **platforms,
         }
     )
     store = application.extensions["toneflow.store"]
@@ -132,3 +161,5 @@ def test_every_operation_had_its_bodies_checked_and_the_records_were_found():
     assert operations <= {label for label, _ in CHECKED}
     for label in ("GET /api/calls", "GET /api/calls/{call_id}", "GET /api/call"):
         assert (label, 200) in CHECKED, label
+    for platform in PUSHABLE:  # pushes were sent, and their records checked
+        assert (f"POST /push/{platform}/{{flow}}/{{step}}", 200) in CHECKED, platform

@@ -8,14 +8,13 @@ written, with only the host:port and the venv's path substituted.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import ROOT, free_port, server_env, start, stop, wait_until_up
+from support import ROOT, console_examples, free_port, server_env, start, stop, wait_until_up
 
 pytestmark = pytest.mark.slow  # gunicorn serving the README's examples
 
@@ -25,22 +24,7 @@ STARTUP_SECONDS = 30
 
 def readme_examples() -> list[tuple[str, str]]:
     """(command, expected output) for every `$ ` line in a console block."""
-    examples, blocks = (
-        [],
-        re.findall(r"```console\n(.*?)```", (ROOT / "README.md").read_text(), re.S),
-    )
-    for block in blocks:
-        command, output = None, []
-        for line in block.splitlines():
-            if line.startswith("$ "):
-                if command:
-                    examples.append((command, "\n".join(output)))
-                command, output = line[2:], []
-            elif command is not None:
-                output.append(line)
-        if command:
-            examples.append((command, "\n".join(output)))
-    return examples
+    return console_examples(ROOT / "README.md")
 
 
 @pytest.fixture(scope="module")

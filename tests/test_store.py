@@ -254,6 +254,7 @@ def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine
             }
         ],
         "verifications": [],
+        "pushes": [],
     }
 
 

@@ -208,7 +208,7 @@ def test_a_list_row_is_the_record_without_its_timeline(engine):
     row = list_calls(engine).calls[0]
     record = get_call(engine, "c000")
     # The timeline, and what is read from it (the completion event's duration and cause).
-    timeline = ("answers", "events", "verifications", "duration_s", "hangup_cause")
+    timeline = ("answers", "events", "verifications", "pushes", "duration_s", "hangup_cause")
     assert row == {k: v for k, v in record.items() if k not in timeline}
 
 

@@ -184,7 +184,10 @@ def test_openapi_describes_every_json_endpoint_the_app_serves(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             served.add((method, path))
     expanded = {
-        (m, p.replace("{dialect}", dialect)) for m, p in served for dialect in ("minivoice", "ozml")
+        (m, p.replace("{dialect}", dialect).replace("{platform}", platform))
+        for m, p in served
+        for dialect in ("minivoice", "ozml")
+        for platform in ("vicidial", "vobiz", "genesys")
     }
     json_endpoints = {e for e in expanded if not e[1].startswith("/support")}
     assert json_endpoints <= documented

@@ -33,6 +33,7 @@ RECORD_KEYS = [
     "answers",
     "events",
     "verifications",
+    "pushes",
 ]
 ANSWER_KEYS = [
     "at",
@@ -169,6 +170,7 @@ def test_call_record_has_exactly_the_contract_shape(client):
     assert event["created_at"] == "2026-05-29T12:10:00Z"
     assert event["body"] == COMPLETED
     assert record["verifications"] == []  # none until `toneflow calls verify --attach`
+    assert record["pushes"] == []  # none until `toneflow push` or POST /push/…
 
 
 def test_a_call_known_only_from_an_answer_has_nulls_not_missing_keys(client):
@@ -236,6 +238,7 @@ def test_healthz_needs_the_schema_not_just_a_connection(app, client):
         conn.execute(sa.text("drop table answers"))
         conn.execute(sa.text("drop table events"))
         conn.execute(sa.text("drop table verifications"))
+        conn.execute(sa.text("drop table pushes"))
         conn.execute(sa.text("drop table calls"))
     response = client.get("/healthz")
     assert response.status_code == 503

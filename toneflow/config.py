@@ -13,6 +13,7 @@ from typing import Any
 from flask import Config
 
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS
+from toneflow.push.platforms import SETTING_KEYS as PUSH_SETTINGS
 from toneflow.webhook_secrets import SecretError, parse_secrets
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +34,8 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # signs support sessions; random per start when unset
     "SESSION_IDLE_MINUTES": 30,  # a support session ends after this long without a request
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    # Push platforms (TONEFLOW_VICIDIAL_URL, …): unset until configured (toneflow.push).
+    **dict.fromkeys(PUSH_SETTINGS),
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.
@@ -53,6 +56,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
             config[name] = os.environ[name]
     # Flask's own reader: values are parsed as JSON when they parse (`128` is a number).
     config.from_prefixed_env(PREFIX.rstrip("_"))
+    # Credentials and URLs are text exactly as set: JSON parsing would make a password of
+    # 1234 a number and one of 1e3 the float 1000.0.
+    for name in PUSH_SETTINGS:
+        if PREFIX + name in os.environ:
+            config[name] = os.environ[PREFIX + name]
     config.update(overrides or {})
     _check(config)
     return dict(config)

@@ -151,11 +151,13 @@ SILENCE_MARGIN_MS = 2000
 
 
 def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Answers and events in one list, in the order toneflow served or received them.
+    """Answers, events and pushes in one list, in the order toneflow served, received or
+    sent them.
 
     Answers are placed at their serving time, events at their receipt time (both on the
     server's clock, to the microsecond; an event's own ``created_at`` is shown beside it,
-    and is whole seconds on some platforms). Each entry gets ``kind`` ("answer"/"event"),
+    and is whole seconds on some platforms), pushes when they began. Each entry gets
+    ``kind`` ("answer"/"event"/"push"),
     ``time``, ``delta_ms`` (since the entry before; None for the first), ``pretty`` (the
     body for reading; for answers also ``request_pretty``, ``body_is_json``, ``keys`` (the
     digits the caller pressed, None when the request carried none) and ``decided`` (the
@@ -187,6 +189,10 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             "trouble": False,
         }
         for event in record["events"]
+    ]
+    entries += [
+        {**push, "kind": "push", "time": push["at"], "trouble": not push["ok"]}
+        for push in record.get("pushes", ())
     ]
     # Stable: answers keep serving order and events their stored order on equal times.
     # As instants: as text, "12:00:00Z" would sort after "12:00:00.5Z".
@@ -241,3 +247,15 @@ def delta(ms: float | None) -> str:
     if ms is None:
         return ""
     return f"+{ms / 1000:.3f} s" if ms < 10_000 else f"+{ms / 1000:.1f} s"
+
+
+def push_summary(push: dict[str, Any]) -> str:
+    """A push in one line: where to, what, and how it went (the page and the CLI say it so)."""
+    reference = ", ".join(f"{key} {value}" for key, value in push["reference"].items())
+    sent = len(push["requests"])
+    how = (
+        f"taken, {sent} request(s) in {push['duration_ms']:g} ms"
+        if push["ok"]
+        else f"FAILED after {sent} request(s): {push['error']}"
+    )
+    return f"{push['platform']} ({reference}): step {push['flow']}/{push['step']}, {how}"

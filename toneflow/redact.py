@@ -159,15 +159,46 @@ def mask_record(record: dict[str, Any], keys: Iterable[str] = NUMBER_KEYS) -> di
         ]
     if "verifications" in record:
         masked["verifications"] = _masked_verifications(record, keys)
+    if "pushes" in record:
+        numbers = call_numbers(record, keys)
+        masked["pushes"] = [mask_push(push, numbers) for push in record["pushes"]]
     return masked
+
+
+def call_numbers(record: Mapping[str, Any], keys: Iterable[str] = NUMBER_KEYS) -> set[str]:
+    """Every number a call's record holds: its ``keys`` (``from``/``to``) and those of each
+    answer's recorded request (kept before redaction was turned on, they may be whole)."""
+    numbers = numbers_in({}, [record.get(key) for key in keys])
+    for answer in record.get("answers", []):
+        numbers |= numbers_in(answer["request"])
+    return numbers
+
+
+def mask_push(push: dict[str, Any], numbers: Iterable[str] = ()) -> dict[str, Any]:
+    """A push (``toneflow push``) with ``numbers`` (its call's) masked, and any digits it
+    sent that look like a phone number, wherever they appear: the digits, each request's
+    URL and body, each reply and error."""
+    found = set(numbers) | _phone_texts([send["digits"] for send in push["sends"]])
+
+    def text(value: Any) -> Any:
+        return mask_text(value, found) if isinstance(value, str) else value
+
+    texts = ("url", "body", "reply", "error")
+    return {
+        **push,
+        "sends": [{**send, "digits": text(send["digits"])} for send in push["sends"]],
+        "requests": [
+            {**sent, **{key: text(sent.get(key)) for key in texts if key in sent}}
+            for sent in push["requests"]
+        ],
+        "error": text(push["error"]),
+    }
 
 
 def _masked_verifications(record: dict[str, Any], keys: tuple[str, ...]) -> list[dict]:
     """A recording's check, its texts masked with the call's numbers (kept before redaction
     was turned on, one may still hold them)."""
-    numbers = numbers_in({}, [record.get(key) for key in keys])
-    for answer in record.get("answers", []):
-        numbers |= numbers_in(answer["request"])
+    numbers = call_numbers(record, keys)
     texts = ("recording", "served", "heard", "difference")
     return [
         {

@@ -17,6 +17,7 @@ from toneflow.cli.db import db
 from toneflow.cli.dtmf import dtmf
 from toneflow.cli.flowtest import flowtest
 from toneflow.cli.lint import lint
+from toneflow.cli.push import push
 from toneflow.cli.schema import schema
 from toneflow.cli.webhooks import webhooks
 from toneflow.config import ConfigError
@@ -59,7 +60,7 @@ cli = ToneflowGroup(
 cli = click.version_option(
     package_name="toneflow", prog_name="toneflow", message="%(prog)s %(version)s"
 )(cli)
-for command in (calls, db, dtmf, flowtest, lint, schema, tokens, users, webhooks):
+for command in (calls, db, dtmf, flowtest, lint, push, schema, tokens, users, webhooks):
     cli.add_command(command)
 
 

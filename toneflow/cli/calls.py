@@ -20,11 +20,12 @@ from marshmallow import ValidationError
 
 from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
+from toneflow.cli.push import push_lines
 from toneflow.cli.store import command_call_log
 from toneflow.dtmf.heard import UnreadableBody, compare, served_sends
 from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
 from toneflow.export import csv_writer
-from toneflow.present import clock, delta, outcome_words, timeline, visible
+from toneflow.present import clock, delta, outcome_words, push_summary, timeline, visible
 from toneflow.store import InvalidCursor
 
 LIST_ARGS = CallListArgsSchema()
@@ -113,7 +114,7 @@ def show_command(call_id: str, as_json: bool) -> None:
         raise click.ClickException(f"no call with id '{visible(call_id)}'")
     record = CALL_RECORD.dump(stored)
     if as_json:
-        _jsonl_writer(sys.stdout)(record)
+        _jsonl_writer(sys.stdout)(record)  # click.get_text_stream is deprecated (8.5)
         return
     shown = _shown(record)
     click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
@@ -129,6 +130,9 @@ def show_command(call_id: str, as_json: bool) -> None:
     for entry in timeline(record):
         click.echo("")
         click.echo(_heading(entry))
+        if entry["kind"] == "push":
+            click.echo(_indent(push_lines(entry)))
+            continue
         json_body = entry["kind"] == "event" or entry["body_is_json"]
         click.echo(_indent(visible(entry["pretty"], lines=True, json_text=json_body)))
 
@@ -137,6 +141,8 @@ def _heading(entry: dict[str, Any]) -> str:
     """A timeline entry's first line(s): what it was, when, and any fallback or error."""
     shown = _shown(entry)
     when = f"{clock(entry['time'])} {delta(entry['delta_ms']):>9}"
+    if entry["kind"] == "push":
+        return f"{when}  PUSH {visible(push_summary(entry))}"
     if entry["kind"] == "event":
         return (
             f"{when}  EVENT {shown['event']}"

@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import click
-from marshmallow import ValidationError
 
-from schemas.base import first_message
 from toneflow.config import load_config
 from toneflow.dtmf.dialects import DIGIT_DIALECTS
 from toneflow.dtmf.errors import DtmfError
@@ -24,12 +22,12 @@ from toneflow.dtmf.limits import ERROR, timing_breaches
 from toneflow.dtmf.parsing import DEFAULT_MAX_DIGITS, parse
 from toneflow.dtmf.spelling import render
 from toneflow.dtmf.timeline import Timeline, TimelineWarning, timeline
-from toneflow.dtmf.tokens import Pause, Token
+from toneflow.dtmf.tokens import Token
 from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming, wire_plan
 from toneflow.flows.compile import compile_file
-from toneflow.flows.model import Flow, SendDigits, TemplateSource
+from toneflow.flows.model import Flow
 from toneflow.flows.registry import flow_files
-from toneflow.flows.templates import RENDER_FAILURES, render_failure, unset_path
+from toneflow.push.plan import PlanError, StepSend, UnknownStep, step_sends
 from toneflow.render.ozml import dtmf_fragment
 
 _DIALECT = click.Choice(DIGIT_DIALECTS)
@@ -169,7 +167,7 @@ def export_command(
     The flow is read from TONEFLOW_FLOWS_DIR. Templated digits are rendered with the
     flow's vars and the --var values, as a call with those variables would get them.
     """
-    compiled = _load_flow(flow)
+    compiled = load_flow(flow)
     for index, sequence in _step_sends(compiled, flow, step, variables):
         try:
             click.echo(f"action {index}: {_write(sequence, to_dialect, round_up=round_up)}")
@@ -182,57 +180,36 @@ def _step_sends(
 ) -> list[tuple[int, tuple[Token, ...]]]:
     """(action number, tokens with pause_before_ms as a leading pause) for each
     send_digits of ``step``, templates rendered with the flow's vars and ``variables``."""
-    if step not in compiled.steps:
-        _fail(ValueError(f"flow '{flow}' has no step named '{step}'"))
-    context = {
-        "call": {},
-        "input": {},
-        "vars": compiled.vars,
-        "variables": dict(_pair(text) for text in variables),
-    }
-    sends = [
-        (index, action)
-        for index, action in enumerate(compiled.steps[step].actions, start=1)
-        if isinstance(action, SendDigits)
+    return [
+        (send.action, send.tokens)
+        for send in command_sends(compiled, step, dict(pair(text) for text in variables))
     ]
-    if not sends:
-        _fail(ValueError(f"step '{step}' of flow '{flow}' sends no digits"))
-    found = []
-    for index, action in sends:
-        try:
-            digits = _value(action.digits, context)
-            pause = _value(action.pause_before_ms, context) or 0
-            sequence = (
-                (Pause(pause, None), *parse(digits, "minivoice"))
-                if pause
-                else parse(digits, "minivoice")
-            )
-        except (DtmfError, ValidationError) as error:
-            _fail(ValueError(f"action {index}: {first_message(getattr(error, 'messages', error))}"))
-        except RENDER_FAILURES as error:
-            _fail(ValueError(f"action {index}: {_render_reason(error, context)}"))
-        found.append((index, sequence))
-    return found
 
 
-def _render_reason(error: Exception, context: dict) -> str:
-    """The answer engine's wording, and for a missing variable the option that sets it."""
-    reason = render_failure(error, context)
-    path = unset_path(error, context)
+def command_sends(compiled: Flow, step: str, variables: dict[str, str]) -> list[StepSend]:
+    """:func:`toneflow.push.plan.step_sends` for a command: a failure is its message and
+    exit 1, a missing variable naming the ``--var`` that sets it."""
+    try:
+        return step_sends(compiled, step, variables)
+    except UnknownStep as err:
+        _fail(ValueError(str(err)))
+    except PlanError as err:
+        _fail(ValueError(with_var_hint(err)))
+
+
+def with_var_hint(err: PlanError) -> str:
+    """The plan's reason, and for a missing variable the option that sets it."""
+    path = err.missing
     if path is not None and path[0] == "variables" and len(path) == 2:
-        reason += f": pass --var {path[1]}=…"
-    return reason
+        return f"{err}: pass --var {path[1]}=…"
+    return str(err)
 
 
-def _pair(text: str) -> tuple[str, str]:
+def pair(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name:
         raise click.BadParameter(f"'{text}' is not NAME=VALUE", param_hint="--var")
     return name, value
-
-
-def _value(value: object, context: dict) -> object:
-    return value.resolve(context) if isinstance(value, TemplateSource) else value
 
 
 def configured_flow(name: str) -> tuple[Path | None, Flow | None, list]:
@@ -249,7 +226,8 @@ def configured_flow(name: str) -> tuple[Path | None, Flow | None, list]:
     return path, flow, problems
 
 
-def _load_flow(name: str) -> Flow:
+def load_flow(name: str) -> Flow:
+    """The configured flow named ``name``, compiled; the command fails naming why not."""
     path, flow, problems = configured_flow(name)
     if path is None:
         _fail(ValueError(f"no flow named '{name}' in {load_config()['FLOWS_DIR']}"))
@@ -307,7 +285,7 @@ def render_command(
     from toneflow.dtmf import audio  # numpy: only the commands that make sound load it
 
     if flow is not None:
-        compiled = _load_flow(flow)
+        compiled = load_flow(flow)
         timing = _timing(tone_ms, gap_ms, compiled.dtmf)
         plans = [
             wire_plan(seq, "minivoice", timing=timing)

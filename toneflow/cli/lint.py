@@ -16,6 +16,7 @@ from toneflow.config import load_config
 from toneflow.flows.compile import compile_file
 from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.registry import check_flow_dir, flow_files
+from toneflow.push.plan import PLATFORMS
 
 
 def require_flows_dir(folder: Path) -> None:
@@ -42,7 +43,12 @@ def require_flows_dir(folder: Path) -> None:
     show_default=True,
     help="text: one `file:line:column: severity: message` per line; json: one list.",
 )
-def lint(paths: tuple[Path, ...], strict: bool, output_format: str) -> None:
+@click.option(
+    "--platform",
+    type=click.Choice(PLATFORMS),
+    help="Also check every literal send_digits against a push platform (toneflow push).",
+)
+def lint(paths: tuple[Path, ...], strict: bool, output_format: str, platform: str | None) -> None:
     config = load_config()
     max_digits = config["MAX_DIGITS"]
     problems: list[Problem] = []
@@ -51,10 +57,10 @@ def lint(paths: tuple[Path, ...], strict: bool, output_format: str) -> None:
         require_flows_dir(Path(config["FLOWS_DIR"]))
     for path in paths or (Path(config["FLOWS_DIR"]),):
         if path.is_dir():
-            _, found = check_flow_dir(path, max_digits=max_digits)
+            _, found = check_flow_dir(path, max_digits=max_digits, platform=platform)
             checked += len(flow_files(path))
         else:
-            _, found = compile_file(path, max_digits=max_digits)
+            _, found = compile_file(path, max_digits=max_digits, platform=platform)
             checked += 1
         problems += found
     problems.sort()

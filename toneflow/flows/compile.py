@@ -20,6 +20,7 @@ from schemas.flow import FlowFileSchema
 from toneflow.dtmf.wire import WireTiming
 from toneflow.flows import graph, model
 from toneflow.flows.ozml_checks import ozml_notes
+from toneflow.flows.platform_checks import platform_notes
 from toneflow.flows.problems import ERROR, WARNING, Problem
 from toneflow.flows.source import Path, Source, SourceError, read_source
 from toneflow.flows.templates import RENDER_FAILURES, REQUEST_NAMES, render_failure
@@ -162,6 +163,12 @@ class _Compiler:
         for note in ozml_notes(loaded["steps"]):
             self.error(note.path, note.message, severity=WARNING, position=note.position)
 
+    def check_platform(self, loaded: dict, platform: str) -> None:
+        """``lint --platform``: report digits the push platform cannot take as written."""
+        timing = loaded.get("dtmf", WireTiming())
+        for note in platform_notes(platform, timing, loaded["steps"]):
+            self.error(note.path, note.message, position=note.position)
+
     def check_timing(self, loaded: dict) -> None:
         """Report DTMF timing a far end's detector may not hear (tone, gap, repeats)."""
         timing = loaded.get("dtmf", WireTiming())
@@ -237,9 +244,10 @@ def flow_version(data: bytes) -> str:
 
 
 def compile_flow(
-    name: str, file: str, data: bytes, *, max_digits: int
+    name: str, file: str, data: bytes, *, max_digits: int, platform: str | None = None
 ) -> tuple[model.Flow | None, list[Problem]]:
-    """Compile one flow file's bytes. Returns the flow (or None) and every problem found."""
+    """Compile one flow file's bytes. Returns the flow (or None) and every problem found;
+    with ``platform`` (``lint --platform``), also where its digits cannot be pushed there."""
     problems: list[Problem] = []
     if not model.NAME_PATTERN.match(name):
         problems.append(
@@ -280,6 +288,8 @@ def compile_flow(
             compiler.check_ozml(loaded)
             compiler.check_timing(loaded)
             compiler.check_fallback(loaded)
+            if platform is not None:
+                compiler.check_platform(loaded, platform)
     compiler.check_steps()
     problems += compiler.problems
     if loaded is None or any(p.severity == ERROR for p in problems):
@@ -300,6 +310,10 @@ def compile_flow(
     return flow, problems
 
 
-def compile_file(path: FilePath, *, max_digits: int) -> tuple[model.Flow | None, list[Problem]]:
+def compile_file(
+    path: FilePath, *, max_digits: int, platform: str | None = None
+) -> tuple[model.Flow | None, list[Problem]]:
     """Compile the flow file at ``path``; its name is the file stem."""
-    return compile_flow(path.stem, str(path), path.read_bytes(), max_digits=max_digits)
+    return compile_flow(
+        path.stem, str(path), path.read_bytes(), max_digits=max_digits, platform=platform
+    )

@@ -47,8 +47,11 @@ def fingerprint(folder: Path) -> tuple:
         return ("unreadable",)
 
 
-def check_flow_dir(folder: Path, *, max_digits: int) -> tuple[FlowSet, list[Problem]]:
-    """Compile every flow file in ``folder``; return what compiled and every problem."""
+def check_flow_dir(
+    folder: Path, *, max_digits: int, platform: str | None = None
+) -> tuple[FlowSet, list[Problem]]:
+    """Compile every flow file in ``folder``; return what compiled and every problem
+    (``platform``: also where digits cannot be pushed there, for ``lint --platform``)."""
     if not folder.is_dir():
         return FlowSet(max_digits=max_digits), [
             Problem(str(folder), 1, 1, ERROR, "the flows folder does not exist")
@@ -70,7 +73,7 @@ def check_flow_dir(folder: Path, *, max_digits: int) -> tuple[FlowSet, list[Prob
             )
             continue
         seen[path.stem] = path
-        flow, found = compile_file(path, max_digits=max_digits)
+        flow, found = compile_file(path, max_digits=max_digits, platform=platform)
         problems += found
         if flow is not None:
             flow_set.flows[flow.name] = flow

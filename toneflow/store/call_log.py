@@ -21,11 +21,12 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from toneflow.listing import DEFAULT_LIMIT, NO_FILTER, CallFilter
-from toneflow.redact import mask_record, mask_text, numbers_in
+from toneflow.redact import call_numbers, mask_push, mask_record, mask_text, numbers_in
 from toneflow.request import NUMBER_COLUMNS, AnswerRequest
 from toneflow.store import queries
 from toneflow.store.funnel import read_funnel
 from toneflow.store.ingest import AnswerEntry, loggable_answer, write_answer, write_event
+from toneflow.store.pushes import write_push
 from toneflow.store.records import read_call
 from toneflow.store.tables import calls, verifications
 
@@ -149,6 +150,15 @@ class CallLog:
         with self.engine.begin() as conn:
             conn.execute(sa.insert(verifications).values(call_id=call_id, at=at, **texts))
 
+    def record_push(self, call_id: str, push: Mapping[str, Any], *, seen_at: datetime) -> None:
+        """Put a push (``toneflow.push.client.PushResult.as_record()``) on the call's timeline,
+        making the call's row if this is the first toneflow hears of it. When redacting, a
+        number in the digits (and the call's own numbers) is masked before it is written."""
+        if self.redact_numbers:
+            raw = read_call(self.engine, call_id) or {}
+            push = mask_push(dict(push), call_numbers(raw, NUMBER_COLUMNS))
+        write_push(self.engine, call_id, push, seen_at=seen_at)
+
     def _write(self, entry: AnswerEntry) -> None:
         try:
             write_answer(self.engine, entry, redact=self.redact_numbers)
@@ -233,10 +243,7 @@ class CallLog:
         if not self.redact_numbers:
             return text
         raw = read_call(self.engine, call_id) or {}
-        numbers = numbers_in({}, [raw.get(key) for key in NUMBER_COLUMNS])
-        for answer in raw.get("answers", []):
-            numbers |= numbers_in(answer["request"])
-        return mask_text(text, numbers)
+        return mask_text(text, call_numbers(raw, NUMBER_COLUMNS))
 
     def _masked(self, record: dict[str, Any] | None) -> dict[str, Any] | None:
         if record is None or not self.redact_numbers:

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from toneflow.outcome import call_ending, derive_outcome
 from toneflow.store.engine import reading
 from toneflow.store.ingest import is_future_dated, order_time
-from toneflow.store.tables import answers, calls, events, verifications
+from toneflow.store.pushes import PUSH_COLUMNS
+from toneflow.store.tables import answers, calls, events, pushes, verifications
 
 #: Columns of a call row a summary carries as they are, in the record's order.
 SUMMARY_COLUMNS = (
@@ -48,15 +49,16 @@ TIMELINE_QUERIES = (
     (answers, (answers.c.id,)),
     (events, (events.c.created_at, events.c.id)),
     (verifications, (verifications.c.id,)),
+    (pushes, (pushes.c.id,)),
 )
 
 
 def read_records(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Full records for call rows, in three timeline queries for all of them."""
+    """Full records for call rows, one timeline query per table for all of them."""
     ids = [row["call_id"] for row in rows]
     if not ids:
         return []
-    by_call: dict[str, tuple[list, list, list]] = {call_id: ([], [], []) for call_id in ids}
+    by_call = {call_id: tuple([] for _ in TIMELINE_QUERIES) for call_id in ids}
     for slot, (table, order) in enumerate(TIMELINE_QUERIES):
         found = conn.execute(
             sa.select(table).where(table.c.call_id.in_(ids)).order_by(*order)
@@ -87,6 +89,7 @@ def call_record(
     answer_rows: Sequence[Mapping[str, Any]],
     event_rows: Sequence[Mapping[str, Any]],
     verification_rows: Sequence[Mapping[str, Any]] = (),
+    push_rows: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """A call row and its timeline rows as the full record."""
     return {
@@ -110,4 +113,5 @@ def call_record(
             }
             for row in verification_rows
         ],
+        "pushes": [{column: row[column] for column in PUSH_COLUMNS} for row in push_rows],
     }

@@ -9,6 +9,7 @@ Alembic revisions create it and a test proves they match it. The call log's tabl
 * ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
 * ``verifications``: what a call recording was heard to carry against what was served
   (``toneflow calls verify --attach``);
+* ``pushes``: digits pushed into a live call by a platform's API (``toneflow push``);
 
 and who may read it: ``users`` (support staff), their ``support_sessions``, and
 ``api_tokens``.
@@ -159,6 +160,27 @@ verifications = sa.Table(
     sa.Column("served", sa.Text, nullable=False),
     sa.Column("heard", sa.Text, nullable=False),
     sa.Column("difference", sa.Text),  # the first difference; NULL when they matched
+    sa.Index(None, "call_id", "id"),
+)
+
+#: Digits pushed into a live call by API (``POST /push/…``, ``toneflow push``): every request
+#: sent (secrets masked), each reply, the timing, and success or why not.
+pushes = sa.Table(
+    "pushes",
+    metadata,
+    *_timeline_columns(),
+    sa.Column("at", UTCDateTime, nullable=False),  # server clock: when the push began
+    sa.Column("platform", sa.String(NAME_MAX), nullable=False),
+    sa.Column("flow", sa.String(NAME_MAX), nullable=False),
+    sa.Column("flow_version", sa.String(128), nullable=False),
+    sa.Column("step", sa.String(NAME_MAX), nullable=False),
+    sa.Column("reference", sa.JSON, nullable=False),  # the platform's call reference, as given
+    sa.Column("round_up", sa.Boolean, nullable=False),
+    sa.Column("sends", sa.JSON, nullable=False),  # the step's send_digits, as rendered
+    sa.Column("requests", sa.JSON, nullable=False),  # each request sent and its reply
+    sa.Column("duration_ms", sa.Float, nullable=False),
+    sa.Column("ok", sa.Boolean, nullable=False),
+    sa.Column("error", sa.Text),  # why not, when ok is false
     sa.Index(None, "call_id", "id"),
 )
 

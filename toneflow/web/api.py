@@ -34,7 +34,8 @@ class Unauthorized(ApiError):
 
 
 @bp.before_request
-def _require_token() -> None:
+def require_token() -> None:
+    """Refuse (401) a request without a valid API token (``/api`` and ``/push``)."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("an API token is required: 'Authorization: Bearer <token>'")

@@ -23,6 +23,7 @@ from schemas.errors import ErrorSchema
 from schemas.events import EventSchema
 from schemas.funnel import FunnelArgsSchema, FunnelSchema
 from schemas.minivoice import MiniVoiceAnswerSchema
+from schemas.push import BODY_SCHEMAS, PushDryRunSchema, PushedSchema, PushFailedSchema
 
 bp = Blueprint("openapi", __name__)
 _CACHE = "toneflow.openapi"
@@ -47,6 +48,13 @@ ERROR_TEXT = {
     415: "a body that is neither JSON nor a form",
     500: "the step could not be rendered and the flow has no fallback",
     503: "the call log store is unavailable; retry after Retry-After seconds",
+}
+#: A push's own errors (``POST /push/…``): status → what it means.
+PUSH_ERROR_TEXT = {
+    400: "nothing was sent: a malformed body, a variable the step needs, or digits the "
+    "platform cannot take exactly (the message names the character and its position)",
+    404: "no such platform, flow or step",
+    503: "the platform is not configured: the message names the unset TONEFLOW_ variables",
 }
 
 
@@ -79,6 +87,9 @@ def build_spec() -> APISpec:
         ("CallPage", CallPageSchema),
         ("CallRecord", CallRecordSchema),
         ("Health", HealthSchema),
+        ("Pushed", PushedSchema),
+        ("PushFailed", PushFailedSchema),
+        ("PushDryRun", PushDryRunSchema),
     ):
         spec.components.schema(name, schema=schema)
     model = _model_fields(marshmallow)
@@ -87,6 +98,7 @@ def build_spec() -> APISpec:
     _event_path(spec)
     _api_paths(spec)
     _funnel_path(spec)
+    _push_paths(spec)
     spec.path(
         path="/healthz",
         operations={
@@ -283,6 +295,49 @@ def _funnel_path(spec: APISpec) -> None:
             }
         },
     )
+
+
+def _push_paths(spec: APISpec) -> None:
+    for platform, body in BODY_SCHEMAS.items():
+        errors = {
+            status: _json("Error", text) for status, text in PUSH_ERROR_TEXT.items()
+        } | _errors(401, 405, 413, 415)
+        spec.path(
+            path=f"/push/{platform}/{{flow}}/{{step}}",
+            operations={
+                "post": {
+                    "security": [{"bearer": []}],
+                    "summary": f"push a step's digits into a live {platform} call",
+                    "parameters": [_path_param("flow"), _path_param("step")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": type(body)}},
+                    },
+                    "responses": {
+                        200: {
+                            "description": "the platform took every request (or, with "
+                            "dry_run, the requests that would be sent)",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "oneOf": [
+                                            {"$ref": "#/components/schemas/Pushed"},
+                                            {"$ref": "#/components/schemas/PushDryRun"},
+                                        ]
+                                    }
+                                }
+                            },
+                        },
+                        502: _json(
+                            "PushFailed",
+                            "the platform did not take the digits or could not be reached; "
+                            "the push as recorded on the call's timeline",
+                        ),
+                        **dict(sorted(errors.items())),
+                    },
+                }
+            },
+        )
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:

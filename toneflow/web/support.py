@@ -36,6 +36,7 @@ from toneflow.present import (
     clock,
     delta,
     outcome_words,
+    push_summary,
     timeline,
     visible,
     visible_parts,
@@ -124,6 +125,7 @@ def _template_helpers() -> dict[str, Any]:
     return {
         "sign_out_form": SignOutForm,
         "outcome_words": outcome_words,
+        "push_summary": push_summary,
         "trouble": TROUBLE,
         "call_url": call_url,
     }
