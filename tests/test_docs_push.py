@@ -26,6 +26,8 @@ VARYING = (
     (re.compile(r"\d+(\.\d+)? ms\)"), "N ms)"),
     (re.compile(r"in \d+(\.\d+)? ms\b"), "in N ms"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"), "TIME"),
+    (re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC"), "TIME"),
+    (re.compile(r"\+\d+\.\d+ s\b"), "+N s"),
     (re.compile(r'"api_id": "[0-9a-f-]{36}"'), '"api_id": "UUID"'),
 )
 
