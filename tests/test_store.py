@@ -10,7 +10,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -169,26 +170,43 @@ def test_sqlite_runs_wal_full_sync_foreign_keys_and_a_busy_timeout(engine):
         )
 
 
+@contextmanager
+def sqlite_statements(engine) -> Iterator[list[tuple[int, str]]]:
+    """Every SQL text SQLite runs on ``engine``'s connections, as (connection, text).
+
+    SQLite's own trace, not SQLAlchemy's events: the call log's writes run on the pooled
+    DB-API connection (toneflow.store.direct), and what counts is what SQLite executes.
+    Connections made from here on are traced from their first statement (the level the
+    engine sets when it connects included).
+    """
+    seen: list[tuple[int, str]] = []
+
+    def trace(dbapi_connection, _record) -> None:
+        key = id(dbapi_connection)
+        dbapi_connection.set_trace_callback(lambda sql: seen.append((key, sql)))
+
+    engine.dispose()
+    sa.event.listen(engine, "connect", trace, insert=True)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "connect", trace)
+        engine.dispose()
+
+
 def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite transaction mode")
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
+    with sqlite_statements(engine) as seen:
         record_answer(engine, served("menu"))
-        # Only a durability PRAGMA (below) may come before the transaction begins.
-        assert next(s for s in statements if not s.startswith("PRAGMA synchronous")) == (
-            "BEGIN IMMEDIATE"
-        )
-        statements.clear()
+        post(engine, "call.ringing", webhook_id="msg_a")
+        writes = [sql for _, sql in seen if not sql.startswith("PRAGMA")]
+        # Each write: BEGIN IMMEDIATE (only a PRAGMA before it), the upsert and the row.
+        assert [sql.split()[0] for sql in writes] == ["BEGIN", "INSERT", "INSERT", "COMMIT"] * 2
+        assert writes[0] == writes[4] == "BEGIN IMMEDIATE"
+        seen.clear()
         get_call(engine, "call_123")
-        assert statements[0] == "BEGIN"
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
+        assert next(sql for _, sql in seen if not sql.startswith("PRAGMA")) == "BEGIN"
 
 
 def test_sqlite_commits_answers_crash_safe_and_events_power_safe(engine):
@@ -196,22 +214,20 @@ def test_sqlite_commits_answers_crash_safe_and_events_power_safe(engine):
     power loss (FULL), also when the same pooled connection wrote an answer just before."""
     if engine.dialect.name != "sqlite":
         pytest.skip("SQLite durability levels")
-    levels: list[int] = []
-
-    def at_commit(conn):
-        cursor = conn.connection.dbapi_connection.execute("PRAGMA synchronous")
-        levels.append(cursor.fetchone()[0])
-
-    sa.event.listen(engine, "commit", at_commit)
-    try:
+    with sqlite_statements(engine) as seen:
         record_answer(engine, served("menu"))
         post(engine, "call.ringing", webhook_id="msg_a")
         record_answer(engine, served("done", terminal=True))
         with engine.begin() as conn:  # any other write: the default, FULL
             conn.exec_driver_sql("SELECT 1")
-    finally:
-        sa.event.remove(engine, "commit", at_commit)
-    assert levels == [1, 2, 1, 2]  # NORMAL, FULL, NORMAL, FULL
+    levels: list[str] = []
+    level_of: dict[int, str] = {}
+    for connection, sql in seen:
+        if sql.startswith("PRAGMA synchronous = "):
+            level_of[connection] = sql.rsplit(" ", 1)[1]
+        elif sql == "COMMIT":
+            levels.append(level_of[connection])
+    assert levels == ["NORMAL", "FULL", "NORMAL", "FULL"]
 
 
 # --- events -----------------------------------------------------------------------

@@ -25,7 +25,7 @@ connections must not be shared across a fork.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -168,15 +168,26 @@ def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         if options.get(_READ_ONLY):
             conn.exec_driver_sql("BEGIN")
             return
-        # Outside any transaction, before BEGIN: the level the commit below will use.
         wanted = options.get(_SYNCHRONOUS, POWER_SAFE)
-        info = conn.connection.info
-        if info.get(_SYNCHRONOUS_NOW) != wanted:
-            conn.exec_driver_sql(f"PRAGMA synchronous = {wanted}")
-            info[_SYNCHRONOUS_NOW] = wanted
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_sqlite_write(conn.exec_driver_sql, conn.connection.info, wanted)
 
     return engine
+
+
+def begin_sqlite_write(
+    execute: Callable[[str], object], info: dict[str, object], synchronous: str
+) -> None:
+    """Begin a SQLite write transaction whose commit has durability ``synchronous``.
+
+    The level is set outside any transaction, before BEGIN, and only when it changes
+    (``info`` is the pooled connection's, remembering its level). ``execute`` runs one
+    SQL text: the engine's ``begin`` listener passes SQLAlchemy's, the direct writes
+    (:mod:`toneflow.store.direct`) the DB-API cursor's.
+    """
+    if info.get(_SYNCHRONOUS_NOW) != synchronous:
+        execute(f"PRAGMA synchronous = {synchronous}")
+        info[_SYNCHRONOUS_NOW] = synchronous
+    execute("BEGIN IMMEDIATE")
 
 
 def _create_parent_folder(url: URL) -> None:
