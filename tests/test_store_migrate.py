@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from toneflow.store import make_engine, migrate
+from toneflow.store import make_engine, metadata, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -74,3 +76,18 @@ def test_the_app_does_not_import_alembic(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_migration_creates_exactly_the_tables_metadata_describes(engine):
+    with engine.connect() as conn:
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "compare_server_default": True}
+        )
+        assert compare_metadata(context, metadata) == []
+
+
+def test_upgrade_records_head_and_is_idempotent(database_url):
+    assert migrate.current(database_url) is None
+    migrate.upgrade(database_url)
+    migrate.upgrade(database_url)
+    assert migrate.current(database_url) == migrate.head()
