@@ -203,12 +203,11 @@ def prune(engine: sa.Engine, older_than: datetime) -> int:
 
 
 def use_store(app: Any, engine: sa.Engine) -> sa.Engine:
-    """Point ``app`` at ``engine`` (its call log too, redacting as before); the old engine."""
-    old = app.extensions["toneflow.store"]
-    redact = app.extensions["toneflow.call_log"].redact_numbers
-    app.extensions["toneflow.store"] = engine
-    app.extensions["toneflow.call_log"] = CallLog(engine, redact_numbers=redact)
-    return old
+    """Point ``app``'s call log (which owns the store's engine) at ``engine``, redacting as
+    before; returns the old engine."""
+    old = app.extensions["toneflow.call_log"]
+    app.extensions["toneflow.call_log"] = CallLog(engine, redact_numbers=old.redact_numbers)
+    return old.engine
 
 
 def count(engine: sa.Engine, table: sa.Table) -> int:
