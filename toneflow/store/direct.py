@@ -109,7 +109,8 @@ class Rollback(Exception):
 def transaction(engine: Engine, *, synchronous: str = POWER_SAFE) -> Iterator[Transaction]:
     """A write transaction on a pooled DB-API connection; commits when the block ends.
 
-    ``synchronous`` is SQLite's durability level for the commit (``engine.writing``).
+    ``synchronous`` is SQLite's durability level for the commit: :data:`POWER_SAFE` (an
+    event) or ``CRASH_SAFE`` (an answer's record; see :mod:`toneflow.store.engine`).
     """
     dialect = engine.dialect
     dbapi_error = dialect.loaded_dbapi.Error
