@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from functools import cache
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -52,7 +52,7 @@ class Prepared(NamedTuple):
         return bound
 
 
-@cache
+@lru_cache(maxsize=64)  # four statements per engine; bounded for processes that make many
 def prepare(dialect: Dialect, statement: sa.Executable, keys: tuple[str, ...] = ()) -> Prepared:
     """Compile ``statement`` once for ``dialect``; ``keys`` names the columns an INSERT
     without values sets (the answer row's keys), as ``conn.execute(insert, row)`` would."""
