@@ -36,6 +36,13 @@ class CallLookupArgsSchema(Schema):
     )
 
 
+def instant_arg(description: str) -> fields.AwareDateTime:
+    """A time argument (ISO 8601; UTC when no offset is given), for lists and funnels."""
+    return fields.AwareDateTime(
+        default_timezone=UTC, validate=_representable_in_utc, metadata={"description": description}
+    )
+
+
 class CallListArgsSchema(Schema):
     """Query arguments of the call list; every one optional, all combined with AND."""
 
@@ -43,16 +50,8 @@ class CallListArgsSchema(Schema):
     outcome = fields.String(validate=validate.OneOf(OUTCOME_KINDS))
     flow = StoredText(validate=NAME)
     last_step = StoredText(validate=NAME)
-    since = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={"description": "first seen at or after (ISO 8601)"},
-    )
-    until = fields.AwareDateTime(
-        default_timezone=UTC,
-        validate=_representable_in_utc,
-        metadata={"description": "first seen before (ISO 8601)"},
-    )
+    since = instant_arg("first seen at or after (ISO 8601)")
+    until = instant_arg("first seen before (ISO 8601)")
     q = StoredText(
         validate=NAME, metadata={"description": "a call id or a from/to number, exactly"}
     )
@@ -107,7 +106,51 @@ class CallSummarySchema(Schema):
     last_seen = Instant(required=True)
     completed_at = Instant(required=True, allow_none=True)
     last_step = fields.String(required=True, allow_none=True)
+    flow_version = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "content hash of the flow version that served the first step"},
+    )
     outcome = fields.Nested(OutcomeSchema, required=True)
+
+
+class SwitchDecisionSchema(Schema):
+    """One switch decided at serve time."""
+
+    step = fields.String(required=True, metadata={"description": "the switch step"})
+    value = fields.String(required=True, metadata={"description": "the value it rendered"})
+    case = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the case that matched; null: it went to default"},
+    )
+    to = fields.String(required=True, metadata={"description": "the step it chose"})
+
+
+class DecisionSchema(Schema):
+    """What toneflow decided for an answer, recorded when it was served."""
+
+    steps = fields.List(
+        fields.String(),
+        required=True,
+        metadata={
+            "description": "every step the request passed through, in order: switches, a "
+            "step that failed (on a fallback), the step served"
+        },
+    )
+    switches = fields.List(fields.Nested(SwitchDecisionSchema), required=True)
+    awaits_digits_ms = fields.Integer(
+        required=True,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "the served step's collect_digits timeout, if it has one"},
+    )
+    transfer_to = fields.String(
+        required=True,
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "where the served step transferred the call, if it did"},
+    )
 
 
 class AnswerEntrySchema(Schema):
@@ -127,6 +170,12 @@ class AnswerEntrySchema(Schema):
     fallback_reason = fields.String(required=True, allow_none=True)
     status = fields.Integer(required=True, metadata={"description": "HTTP status sent"})
     error_reason = fields.String(required=True, allow_none=True)
+    decision = fields.Nested(
+        DecisionSchema,
+        required=True,
+        allow_none=True,
+        metadata={"description": "null for answers recorded before decisions were"},
+    )
 
 
 class EventEntrySchema(Schema):
@@ -168,6 +217,17 @@ class VerificationEntrySchema(Schema):
 
 class CallRecordSchema(CallSummarySchema):
     """One call's record and timeline (``GET /api/calls/<call_id>``)."""
+
+    duration_s = fields.Float(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the call's duration as its call.completed event gives it"},
+    )
+    hangup_cause = fields.String(
+        required=True,
+        allow_none=True,
+        metadata={"description": "the hangup cause its call.completed event gives"},
+    )
 
     answers = fields.List(fields.Nested(AnswerEntrySchema), required=True)
     events = fields.List(fields.Nested(EventEntrySchema), required=True)

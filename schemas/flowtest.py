@@ -25,6 +25,16 @@ cases:
       receives: "1234*"       # every key that landed, in order; and/or
       inputs: {pin: "1234"}   # what each prompt's entry took (terminator excluded)
 ```
+
+OzML says which party hears each send (``SendDTMF``'s ``Party``), so an OzML case may
+describe one far end per party instead, each hearing only the sends to it (and to
+``all``), on the call's one clock:
+
+```yaml
+    far_ends:
+      caller: {prompts: [{name: code, ms: 1000, keys: 3}], receives: "123"}
+      callee: {prompts: [{name: code, ms: 1000, keys: 3}], receives: "321"}
+```
 """
 
 from __future__ import annotations
@@ -38,10 +48,13 @@ from schemas.base import Schema
 from schemas.fields import Name, WholeNumber
 from toneflow.dtmf.farend import DEFAULT_TERMINATOR, DEFAULT_TIMEOUT_MS, Prompt
 from toneflow.dtmf.tokens import KEYS
+from toneflow.flows.model import PARTIES
 from toneflow.request import ANSWER_DIALECTS
 
 #: The longest prompt or timeout a far end may be described with (an hour).
 MAX_FAR_END_MS = 3_600_000
+#: The parties a far end can be: OzML's, less ``all`` (a send to all reaches each of them).
+HEARING_PARTIES = tuple(party for party in PARTIES if party != "all")
 
 
 @dataclass(frozen=True)
@@ -75,6 +88,8 @@ class Case:
     call: dict[str, Any] = field(default_factory=dict)
     variables: dict[str, Any] = field(default_factory=dict)
     far_end: FarEnd | None = None
+    far_ends: dict[str, FarEnd] | None = None
+    """One far end per OzML party (``caller``, ``callee``), instead of ``far_end``."""
 
 
 @dataclass(frozen=True)
@@ -183,6 +198,31 @@ class CaseSchema(Schema):
         fields.Nested(RequestSchema), required=True, validate=validate.Length(min=1)
     )
     far_end = fields.Nested(FarEndSchema)
+    far_ends = fields.Dict(
+        keys=fields.String(
+            validate=validate.OneOf(
+                HEARING_PARTIES, error=f"must be a party: {' or '.join(HEARING_PARTIES)}"
+            )
+        ),
+        values=fields.Nested(FarEndSchema),
+        validate=validate.Length(min=1),
+    )
+
+    @validates_schema
+    def _one_kind_of_far_end(self, data: dict, **kwargs: Any) -> None:
+        if "far_ends" not in data:
+            return
+        if "far_end" in data:
+            raise ValidationError(
+                "give `far_end` (every send reaches it) or `far_ends` (one per party), not both",
+                field_name="far_ends",
+            )
+        if data.get("dialect") != "ozml":
+            raise ValidationError(
+                "only OzML says which party hears a send (SendDTMF's Party): with "
+                f"{data.get('dialect')} every send reaches one far end, so use `far_end`",
+                field_name="far_ends",
+            )
 
     @post_load
     def _build(self, data: dict, **kwargs: Any) -> Case:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
+from toneflow.funnel import path_part
 from toneflow.store import answers, calls, derive_outcome, events, make_engine, migrate
 
 FLOWS = {
@@ -34,11 +35,13 @@ FLOWS = {
     "dtmf_parties": ["start", "end"],
 }
 TERMINAL = {"done", "sorry", "sales", "support", "join", "end"}
+TRANSFERS = {"sales": "+15551230010", "support": "+15551230020"}
+VERSION = "0123456789ab"
 CALL_COLUMNS = [
     "call_id", "flow", "dialect", "status", "status_at", "direction", "from_number",
     "to_number", "customer_id", "application_id", "first_seen", "last_seen", "completed_at",
     "last_step", "last_step_terminal", "fallback_step", "fallback_reason", "error_step",
-    "error_reason", "outcome",
+    "error_reason", "outcome", "transfer_to", "flow_version", "path",
 ]  # fmt: skip
 ANSWER_COLUMNS = [
     "call_id", "at", "dialect", "flow", "flow_version", "step", "terminal", "request", "body",
@@ -78,7 +81,7 @@ def make_call(i: int, rng: random.Random, answers: int) -> tuple[list, list[list
         body = BODIES[step]
         answer_rows.append(
             [
-                call_id, at, dialect, flow, "0123456789ab", step, step in TERMINAL,
+                call_id, at, dialect, flow, VERSION, step, step in TERMINAL,
                 request, body, round(rng.uniform(0.3, 4.0), 3),
                 steps[0] if is_fallback else None,
                 "undefined variable: code" if is_fallback else None,
@@ -88,6 +91,9 @@ def make_call(i: int, rng: random.Random, answers: int) -> tuple[list, list[list
         )  # fmt: skip
     ok = [row for row in answer_rows if row[12] == 200]
     last = ok[-1] if ok else None
+    transfer_to = TRANSFERS.get(last[5]) if last and flow == "menu" else None
+    # What each answer adds to the call's path (toneflow.funnel.path_part).
+    parts = [path_part([row[10], row[5]] if row[10] else [row[5]], row[10]) for row in answer_rows]
     ended = first_seen + timedelta(seconds=2 * answers + 5)
     completed_at = None if open_call else ended
     outcome = derive_outcome(
@@ -98,6 +104,7 @@ def make_call(i: int, rng: random.Random, answers: int) -> tuple[list, list[list
         fallback_reason="undefined variable: code" if fallback else None,
         error_step=served[-1] if failed else None,
         error_reason="undefined variable: code" if failed else None,
+        transfer_to=transfer_to,
     )
     call_row = [
         call_id, flow if served else None, dialect if served else None,
@@ -106,7 +113,8 @@ def make_call(i: int, rng: random.Random, answers: int) -> tuple[list, list[list
         last[5] if last else None, last[6] if last else None,
         outcome["step"] if fallback else None, outcome["reason"] if fallback else None,
         outcome["step"] if failed else None, outcome["reason"] if failed else None,
-        outcome["kind"],
+        outcome["kind"], transfer_to, VERSION if served else None,
+        " ".join(parts) if parts else None,
     ]  # fmt: skip
     name, status = ("call.answered", "answered") if open_call else ("call.completed", "completed")
     event_body = (

@@ -1,6 +1,7 @@
 """Shared fixtures: a database per test on every backend under test, the app, its clients.
 
-Only fixtures live here; helpers a test module imports are in tests/support.py.
+Only fixtures and the terminal summary hook live here; helpers a test module imports are
+in tests/support.py.
 
 SQLite always runs. PostgreSQL runs too when TEST_DATABASE_URL is set (CI sets it), so
 every store-touching test is exercised on both engines.
@@ -47,7 +48,8 @@ def engine(database_url: str):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Say how many PostgreSQL tests really ran, so CI output proves they did."""
+    """Say how many PostgreSQL tests really ran, so CI output proves they did, and print the
+    figures tests asked to show."""
     ran = [
         report
         for key in ("passed", "failed")
@@ -55,6 +57,13 @@ def pytest_terminal_summary(terminalreporter):
         if report.when == "call" and "[postgresql" in report.nodeid
     ]
     terminalreporter.write_line(f"postgresql tests run: {len(ran)}")
+    # Figures a test records with record_property("summary", text) (the SIP call's pause
+    # errors): shown in every run's output, with or without -s.
+    for key in ("passed", "failed"):
+        for report in terminalreporter.stats.get(key, []):
+            for name, text in getattr(report, "user_properties", ()):
+                if name == "summary" and report.when == "call":
+                    terminalreporter.write_line(str(text))
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from support import SEED_WEBHOOK
 
 from schemas.calls import CALL_PAGE, CALL_RECORD
-from toneflow.answer import Answer, AnswerFailed, StepFailed
+from toneflow.answer import Answer, AnswerFailed, Decision, StepFailed
 from toneflow.flows.model import Flow
 from toneflow.listing import NO_FILTER, CallFilter
 from toneflow.request import AnswerRequest
@@ -60,6 +60,7 @@ class Served:
             terminal=e["terminal"],
             fallback_from=e["fallback_from"],
             fallback_reason=e["fallback_reason"],
+            decision=e["decision"],
         )
         call_log.record_answer(self.request, answer, at=e["at"], duration_ms=e["duration_ms"])
 
@@ -82,6 +83,7 @@ def served(
     flow: str = "h_menu",
     flow_version: str = "sha256:abc",
     duration_ms: float = 1.25,
+    decision: Decision | None = None,
 ) -> Served:
     """An answer to ``step`` of call ``call_id``; the call's fields go in its request."""
     given = {"id": call_id, "from": from_number, "to": to_number, "direction": direction}
@@ -106,6 +108,7 @@ def served(
         fallback_from=fallback_from,
         fallback_reason=fallback_reason,
         error_reason=error_reason,
+        decision=decision,
     )
 
 

@@ -3,21 +3,26 @@ own examples, databases and clients, and real gunicorn servers."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from toneflow.store import migrate
+from toneflow.store import make_engine, migrate
+from toneflow.store.access import create_token
 
 #: The PostgreSQL database the tests may wipe (CI sets it); None: SQLite only.
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+#: CI (``CI=true``) installs every tool the tests use (.ci/run): none may be missing there.
+IN_CI = os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 #: The "Real Webhook Example" of seeds/minivoice-send_digits.txt, verbatim.
 SEED_WEBHOOK = {
@@ -41,6 +46,16 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT_FLOWS = ROOT / "flows"
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 START_TIMEOUT = 20.0
+
+
+def require(installed: bool, what: str) -> None:
+    """Skip a test whose tool ``what`` is not installed here, but fail it in CI: there
+    .ci/run installs it, so a missing tool is a broken CI, not a reason to skip."""
+    if installed:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is not installed, but CI must have it (.ci/run installs it)")
+    pytest.skip(f"{what} is not installed (CI installs it: see .ci/run)")
 
 
 def reset_postgres(url: str) -> None:
@@ -139,3 +154,20 @@ def stop(process: subprocess.Popen) -> int:
         process.kill()
         process.wait(timeout=5)
         raise
+
+
+@contextlib.contextmanager
+def running_server(tmp_path: Path, **settings: str) -> Iterator[tuple[subprocess.Popen, int, str]]:
+    """gunicorn serving the shipped flows on a free port with ``settings``, answering:
+    its process, its port and an API token; stopped on the way out."""
+    port = free_port()
+    env = server_env(tmp_path, port, **settings)
+    process = start(tmp_path, env, port)
+    try:
+        wait_until_up(process, port, tmp_path)
+        engine = make_engine(env["DATABASE_URL"])
+        token = create_token(engine, "tests")
+        engine.dispose()
+        yield process, port, token
+    finally:
+        stop(process)

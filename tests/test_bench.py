@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import pytest
-from support import ROOT
+from support import ROOT, require
 
 pytestmark = pytest.mark.slow  # the benchmark against gunicorn
 
@@ -22,10 +22,7 @@ SCENARIOS = ["static", "ozml", "templated", "answer_log", "event"]
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory):
-    if shutil.which("wrk") is None:
-        if os.environ.get("CI"):
-            pytest.fail("wrk is not installed; .ci/run installs it (apt-get install wrk)")
-        pytest.skip("wrk is not installed (apt-get install wrk)")
+    require(shutil.which("wrk") is not None, "wrk (apt-get install wrk)")
     out = tmp_path_factory.mktemp("bench")
     done = subprocess.run(
         [sys.executable, "bench/run.py", "--smoke", "--out", str(out)],

@@ -46,7 +46,7 @@ ACTIONS = [
 
 def test_every_example_is_one_kind_or_the_other():
     assert len(LINT) + len(ACTIONS) + len(FLOW_TESTS) == len(examples())
-    assert len(FLOW_TESTS) == 2
+    assert len(FLOW_TESTS) == 3
     assert len(LINT) >= 30
     kinds = {title.split(",")[0] for title, *_ in ACTIONS}
     assert kinds == {

@@ -289,3 +289,115 @@ def test_a_far_end_must_say_what_it_receives(tmp_path, flows_copy):
         f"{test}:5:7: error: cases[0].far_end.receives: say what the far end must receive"
         in result.stdout
     )
+
+
+# --- one far end per party (OzML) ------------------------------------------------------------
+
+
+def test_the_appointment_line_s_welcome_must_end_before_the_code(flows_copy):
+    test = flows_copy / "tests" / "appointment.yaml"
+    test.write_text(test.read_text().replace("ms: 1800", "ms: 2500"))
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "far end: received '4#', expected '1234#'" in lines
+    assert (
+        "far end: key 1 at 2.0 s arrived during 'welcome' (0\u20132.5 s), which discards "
+        "input: wait at least 2.5 s"
+    ) in lines
+
+
+PARTIES_CASE = """\
+    cases:
+      - name: each party
+        dialect: ozml
+        requests: [{step: keys}]
+        far_ends:
+          caller: {prompts: [{name: code, ms: 2000, keys: 3}], receives: "123"}
+          callee: {prompts: [{name: code, ms: 2000, keys: 3}], receives: "CALLEE"}
+    """
+
+
+def test_each_party_s_far_end_hears_only_the_sends_to_it(tmp_path, flows_copy):
+    test = write(tmp_path / "t", "dtmf_parties.yaml", PARTIES_CASE.replace("CALLEE", "321"))
+    assert run("--flows", str(flows_copy), str(test)).exit_code == 0
+    test.write_text(PARTIES_CASE.replace("CALLEE", "123"))
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert "far end (callee): received '321', expected '123'" in lines
+    # one clock for the call: the callee's keys come after the caller's (send 2)
+    assert "  key 3 at 0.5 s (send 2, position 1): landed in 'code'" in lines
+    assert not any(line.startswith("far end (caller)") for line in lines)
+
+
+def test_one_far_end_hears_every_party_s_sends(tmp_path, flows_copy):
+    one = """\
+        cases:
+          - name: one far end
+            dialect: ozml
+            requests: [{step: keys}]
+            far_end: {prompts: [{name: code, ms: 2000, keys: 6}], receives: "123321"}
+        """
+    test = write(tmp_path / "t", "dtmf_parties.yaml", one)
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 0, result.stdout
+
+
+def test_sends_to_two_parties_back_to_back_are_two_sends(tmp_path):
+    flows = tmp_path / "flows"
+    write(
+        flows,
+        "pair.yaml",
+        """\
+        steps:
+          keys:
+            - send_digits: {digits: "12", party: caller}
+            - send_digits: {digits: "W34", party: callee}
+        """,
+    )
+    test = write(
+        flows / "tests",
+        "pair.yaml",
+        """\
+        cases:
+          - name: back to back
+            dialect: ozml
+            requests: [{step: keys}]
+            far_ends:
+              caller: {prompts: [{name: code, ms: 100, keys: 2}], receives: "12"}
+              callee: {prompts: [{name: wait, ms: 1200, discards: true, keys: 0},
+                                 {name: code, ms: 100, keys: 2}], receives: "34"}
+        """,
+    )
+    result = run("--flows", str(flows), str(test))
+    assert result.exit_code == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("far_ends", "message"),
+    [
+        (
+            "far_ends: {all: {prompts: [{name: c, ms: 1}], receives: '1'}}",
+            "cases[0].far_ends.all.key: must be a party: caller or callee",
+        ),
+        (
+            "far_ends: {caller: {prompts: [{name: c, ms: 1}], receives: '1'}}\n"
+            "    far_end: {prompts: [{name: c, ms: 1}], receives: '1'}",
+            "cases[0].far_ends: give `far_end` (every send reaches it) or `far_ends` "
+            "(one per party), not both",
+        ),
+        (
+            "far_ends: {caller: {prompts: [{name: c, ms: 1}], receives: '1'}}",
+            "cases[0].far_ends: only OzML says which party hears a send (SendDTMF's Party): "
+            "with minivoice every send reaches one far end, so use `far_end`",
+        ),
+    ],
+)
+def test_per_party_far_ends_are_checked(tmp_path, flows_copy, far_ends, message):
+    dialect = "    dialect: ozml\n" if "all:" in far_ends or "far_end:" in far_ends else ""
+    text = f"cases:\n  - name: x\n{dialect}    requests: [{{step: keys}}]\n    {far_ends}\n"
+    test = write(tmp_path / "t", "dtmf_parties.yaml", text)
+    result = run("--flows", str(flows_copy), str(test))
+    assert result.exit_code == 1
+    assert message in result.stdout, result.stdout

@@ -19,14 +19,11 @@ from support import (
     START_TIMEOUT,
     free_port,
     output,
+    running_server,
     server_env,
     start,
     stop,
-    wait_until_up,
 )
-
-from toneflow.store import make_engine
-from toneflow.store.access import create_token
 
 
 def get(port: int, path: str, token: str | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -54,17 +51,8 @@ def post_chunked(port: int, path: str, chunks: list[bytes], headers: dict[str, s
 
 @pytest.fixture
 def server(tmp_path):
-    port = free_port()
-    env = server_env(tmp_path, port, TONEFLOW_MAX_BODY_BYTES="1000")
-    process = start(tmp_path, env, port)
-    try:
-        wait_until_up(process, port, tmp_path)
-        engine = make_engine(env["DATABASE_URL"])
-        token = create_token(engine, "gunicorn-test")
-        engine.dispose()
-        yield process, port, token
-    finally:
-        stop(process)
+    with running_server(tmp_path, TONEFLOW_MAX_BODY_BYTES="1000") as running:
+        yield running
 
 
 @pytest.mark.slow

@@ -55,7 +55,11 @@ def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine
         "last_seen": "2026-05-29T12:10:01Z",
         "completed_at": "2026-05-29T12:10:00Z",
         "last_step": None,
+        "flow_version": None,
         "outcome": {"kind": "never_answered", "step": None, "reason": None},
+        # The seed's event carries no duration or hangup cause.
+        "duration_s": None,
+        "hangup_cause": None,
         "answers": [],
         "events": [
             {
@@ -224,6 +228,7 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "fallback_reason": None,
             "status": 200,
             "error_reason": None,
+            "decision": None,
         },
         {
             "at": "2026-05-29T12:00:07Z",
@@ -238,6 +243,7 @@ def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
             "fallback_reason": None,
             "status": 200,
             "error_reason": None,
+            "decision": None,
         },
     ]
 

@@ -26,6 +26,7 @@ from store_support import (
     served,
 )
 
+from toneflow.answer import Decision
 from toneflow.store import CallFilter, InvalidCursor, make_engine, migrate
 from toneflow.store.tables import answers, calls, events
 
@@ -97,6 +98,7 @@ ACTIONS = st.lists(
         st.tuples(st.just("answer"), st.sampled_from(["menu", "done"])),
         st.tuples(st.just("fallback"), st.just("sorry")),
         st.tuples(st.just("fail"), st.just("menu")),
+        st.tuples(st.just("transfer"), st.just("sales")),
         st.tuples(st.just("event"), st.sampled_from(["call.completed", "call.ringing"])),
     ),
     max_size=6,
@@ -119,6 +121,10 @@ def test_the_stored_outcome_always_agrees_with_the_record(engine, actions, call_
             record_answer(engine, answer)
         elif kind == "fail":
             record_answer(engine, failed(name, at=at, call_id=call_id))
+        elif kind == "transfer":
+            decision = Decision(steps=(name,), transfer_to="+15551230010")
+            answer = served(name, terminal=True, at=at, call_id=call_id, decision=decision)
+            record_answer(engine, answer)
         else:
             post(engine, name, call_id=call_id, created_at=at, webhook_id=f"{call_id}-{i}")
     record = get_call(engine, call_id)
@@ -201,7 +207,8 @@ def test_a_list_row_is_the_record_without_its_timeline(engine):
     make_calls(engine, 1)
     row = list_calls(engine).calls[0]
     record = get_call(engine, "c000")
-    timeline = ("answers", "events", "verifications")
+    # The timeline, and what is read from it (the completion event's duration and cause).
+    timeline = ("answers", "events", "verifications", "duration_s", "hangup_cause")
     assert row == {k: v for k, v in record.items() if k not in timeline}
 
 
@@ -348,3 +355,18 @@ def test_a_search_pages_through_calls_matching_as_id_from_or_to_once_each(engine
         if (cursor := page.next_cursor) is None:
             break
     assert seen == ["s6", "s5", "s4", number, "s2", "s1", "s0"]
+
+
+def test_a_transfer_served_is_the_outcome_until_a_later_step_is_served(engine):
+    decision = Decision(steps=("sales",), transfer_to="+15551230010")
+    record_answer(engine, served("sales", terminal=True, call_id="tr1", decision=decision))
+    assert get_call(engine, "tr1")["outcome"] == {
+        "kind": "transferred",
+        "step": "sales",
+        "reason": "to +15551230010",
+    }
+    post(engine, call_id="tr1", created_at=T0 + timedelta(seconds=9))
+    assert get_call(engine, "tr1")["outcome"]["kind"] == "transferred"  # completed, still
+    record_answer(engine, served("done", terminal=True, call_id="tr2", decision=decision))
+    record_answer(engine, served("done", terminal=True, call_id="tr2", at=T0 + timedelta(1)))
+    assert get_call(engine, "tr2")["outcome"]["kind"] == "in_progress"

@@ -26,7 +26,10 @@ RECORD_KEYS = [
     "last_seen",
     "completed_at",
     "last_step",
+    "flow_version",
     "outcome",
+    "duration_s",
+    "hangup_cause",
     "answers",
     "events",
     "verifications",
@@ -44,6 +47,7 @@ ANSWER_KEYS = [
     "fallback_reason",
     "status",
     "error_reason",
+    "decision",
 ]
 EVENT_KEYS = ["received_at", "webhook_id", "event", "created_at", "future_dated", "body"]
 ISO_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")

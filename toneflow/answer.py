@@ -33,8 +33,47 @@ MAX_CACHED_BASES = 8
 
 
 @dataclass(frozen=True)
+class Hop:
+    """One switch decided: the value it rendered, the case that matched (None: it went to
+    ``default``) and the step it chose."""
+
+    step: str
+    value: str
+    case: str | None
+    to: str
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What toneflow decided for one answer, as data, recorded with it at serve time.
+
+    ``steps``: every step the request passed through, in order — switches, the step that
+    failed (on a fallback), the step served; ``switches``: each switch's decision;
+    ``awaits_digits_ms``: the served step's ``collect_digits`` timeout (the platform then
+    waits that long for keys); ``transfer_to``: where the served step transferred the call.
+    """
+
+    steps: tuple[str, ...] = ()
+    switches: tuple[Hop, ...] = ()
+    awaits_digits_ms: int | None = None
+    transfer_to: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The decision as plain JSON data (what the call log stores)."""
+        data: dict[str, Any] = {
+            "steps": list(self.steps),
+            "switches": [dataclasses.asdict(hop) for hop in self.switches],
+        }
+        if self.awaits_digits_ms is not None:
+            data["awaits_digits_ms"] = self.awaits_digits_ms
+        if self.transfer_to is not None:
+            data["transfer_to"] = self.transfer_to
+        return data
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What was served: the step whose actions these are, and the exact body."""
+    """What was served: the step whose actions these are, the exact body, and the decision."""
 
     flow: model.Flow
     step: str
@@ -43,6 +82,7 @@ class Answer:
     terminal: bool
     fallback_from: str | None = None
     fallback_reason: str | None = None
+    decision: Decision | None = None
 
     @property
     def content_type(self) -> str:
@@ -54,12 +94,17 @@ class NotFound(LookupError):
 
 
 class StepFailed(Exception):
-    """A step could not be rendered for this request; ``step`` names it."""
+    """A step could not be rendered for this request; ``step`` names it.
 
-    def __init__(self, step: str, reason: str) -> None:
+    ``decision`` is what was decided on the way to it (the switches passed, ending at
+    ``step``), once :func:`answer` knows it.
+    """
+
+    def __init__(self, step: str, reason: str, decision: Decision | None = None) -> None:
         super().__init__(f"step '{step}': {reason}")
         self.step = step
         self.reason = reason
+        self.decision = decision or Decision(steps=(step,))
 
 
 class AnswerFailed(Exception):
@@ -104,8 +149,17 @@ def answer(
                 served = _serve(flow, flow.fallback, dialect, request, base_url)
             except StepFailed as second:
                 raise AnswerFailed(failure, f"the fallback failed too: {second}") from second
+            reached = served.decision or Decision(steps=(served.step,))
+            decision = dataclasses.replace(
+                reached,
+                steps=failure.decision.steps + reached.steps,
+                switches=failure.decision.switches + reached.switches,
+            )
             return dataclasses.replace(
-                served, fallback_from=failure.step, fallback_reason=failure.reason
+                served,
+                fallback_from=failure.step,
+                fallback_reason=failure.reason,
+                decision=decision,
             )
 
 
@@ -119,7 +173,7 @@ def prerender(flows: FlowSet, base_url: str) -> int:
                     continue
                 for dialect in DIALECTS:
                     with contextlib.suppress(StepFailed):  # cached too; served as fallback
-                        _body(flow, step, dialect, base_url, {})
+                        _body(flow, step, dialect, base_url, step.actions)
                     count += 1
     return count
 
@@ -128,13 +182,41 @@ def _serve(
     flow: model.Flow, name: str, dialect: str, request: AnswerRequest, base_url: str
 ) -> Answer:
     context = request.context(flow.vars)
-    step = _decide(flow, flow.steps[name], context)
-    body = _body(flow, step, dialect, base_url, context)
-    return Answer(flow=flow, step=step.name, dialect=dialect, body=body, terminal=step.terminal)
+    hops: list[Hop] = []
+    step = _decide(flow, flow.steps[name], context, hops)
+    steps = (*(hop.step for hop in hops), step.name)
+    try:
+        actions = step.actions if step.is_static else _resolve(step, context)
+        body = _body(flow, step, dialect, base_url, actions)
+    except StepFailed as failure:
+        failure.decision = Decision(steps=steps, switches=tuple(hops))
+        raise
+    decision = Decision(steps=steps, switches=tuple(hops), **_leads(actions))
+    return Answer(
+        flow=flow,
+        step=step.name,
+        dialect=dialect,
+        body=body,
+        terminal=step.terminal,
+        decision=decision,
+    )
 
 
-def _decide(flow: model.Flow, step: model.Step, context: dict[str, Any]) -> model.Step:
-    """Follow switches to the step whose actions will be served."""
+def _leads(actions: tuple[model.Action, ...]) -> dict[str, Any]:
+    """Where the served actions leave the call: waiting for keys, or transferred."""
+    leads: dict[str, Any] = {}
+    for action in actions:
+        if isinstance(action, model.CollectDigits):
+            leads["awaits_digits_ms"] = action.timeout_ms
+        elif isinstance(action, model.Transfer):
+            leads["transfer_to"] = action.to
+    return leads
+
+
+def _decide(
+    flow: model.Flow, step: model.Step, context: dict[str, Any], hops: list[Hop]
+) -> model.Step:
+    """Follow switches to the step whose actions will be served, noting each in ``hops``."""
     for _ in range(MAX_SWITCH_HOPS):
         if step.switch is None:
             return step
@@ -144,22 +226,39 @@ def _decide(flow: model.Flow, step: model.Step, context: dict[str, Any]) -> mode
         except UndefinedError:
             value = ""  # undefined goes to the default, as an empty value does
         except RENDER_FAILURES as err:
-            raise StepFailed(step.name, f"switch: {render_failure(err, context)}") from err
-        target = switch.cases.get(value, switch.default) if value else switch.default
+            raise StepFailed(
+                step.name, f"switch: {render_failure(err, context)}", _so_far(hops, step)
+            ) from err
+        case = value if value and value in switch.cases else None
+        target = switch.cases[case] if case is not None else switch.default
         if target is None:
             raise StepFailed(
-                step.name, f"switch value '{value}' matches no case and the step has no default"
+                step.name,
+                f"switch value '{value}' matches no case and the step has no default",
+                _so_far(hops, step),
             )
+        hops.append(Hop(step=step.name, value=value, case=case, to=target))
         step = flow.steps[target]
-    raise StepFailed(step.name, f"more than {MAX_SWITCH_HOPS} switches in a row")
+    raise StepFailed(
+        step.name, f"more than {MAX_SWITCH_HOPS} switches in a row", _so_far(hops, step)
+    )
+
+
+def _so_far(hops: list[Hop], step: model.Step) -> Decision:
+    """The decision up to a switch that could not decide."""
+    return Decision(steps=(*(hop.step for hop in hops), step.name), switches=tuple(hops))
 
 
 def _body(
-    flow: model.Flow, step: model.Step, dialect: str, base_url: str, context: dict[str, Any]
+    flow: model.Flow,
+    step: model.Step,
+    dialect: str,
+    base_url: str,
+    actions: tuple[model.Action, ...],
 ) -> bytes:
-    """Render a step's actions; a static step's result is kept and reused."""
+    """Render a step's (resolved) actions; a static step's result is kept and reused."""
     if not step.is_static:
-        return _render(flow, step, dialect, base_url, _resolve(step, context))
+        return _render(flow, step, dialect, base_url, actions)
     key = (step.name, dialect, base_url)
     cached = flow.cache.get(key)
     if cached is None:

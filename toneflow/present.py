@@ -39,6 +39,7 @@ OUTCOME_WORDS = {
     "fell_back": "Fell back at step {step}: {reason}",
     "failed": "Failed at step {step}, with no fallback; the platform got a 500: {reason}",
     "in_progress": "In progress: last served step {step}, no call.completed yet.",
+    "transferred": "Transferred at step {step} ({reason}).",
     "never_answered": "Never answered: events arrived, but no step was ever served.",
 }
 #: Outcome kinds that mean something went wrong, shown so they stand out.
@@ -143,14 +144,25 @@ def pretty(text: str) -> str:
     return text
 
 
-def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
-    """Answers and events in one list, in time order, each marked with what it is.
+#: How long past a ``collect_digits`` timeout the next request may come before the
+#: timeline marks the wait (platforms post a timed-out collection a little late, and OzML
+#: rounds the timeout up to whole seconds).
+SILENCE_MARGIN_MS = 2000
 
-    Answers are placed at the server's serving time, events at their own ``created_at``
-    (the contract orders events by it). Each entry gets ``kind`` ("answer"/"event"),
-    ``time``, ``pretty`` (the body for reading; for answers also ``request_pretty``, and
-    ``body_is_json``, to show it with JSON's escapes) and ``trouble`` (a fallback or an
-    error). Texts are as stored: the page or terminal shows them through :func:`visible`.
+
+def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """Answers and events in one list, in the order toneflow served or received them.
+
+    Answers are placed at their serving time, events at their receipt time (both on the
+    server's clock, to the microsecond; an event's own ``created_at`` is shown beside it,
+    and is whole seconds on some platforms). Each entry gets ``kind`` ("answer"/"event"),
+    ``time``, ``delta_ms`` (since the entry before; None for the first), ``pretty`` (the
+    body for reading; for answers also ``request_pretty``, ``body_is_json``, ``keys`` (the
+    digits the caller pressed, None when the request carried none) and ``decided`` (the
+    switch decisions in words)), ``trouble`` (a fallback or an error) and ``silence_s``: on
+    an answer that waited for keys, how long nothing came, when that was longer than its
+    timeout plus :data:`SILENCE_MARGIN_MS`. Texts are as stored: the page or terminal
+    shows them through :func:`visible`.
     """
     entries = [
         {
@@ -161,6 +173,8 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
             "request_pretty": json.dumps(answer["request"], indent=2, ensure_ascii=False),
             "body_is_json": is_json(answer["body"]),
             "trouble": answer["fallback_from"] is not None or answer["status"] != 200,
+            "keys": (answer["request"].get("input") or {}).get("digits"),
+            "decided": decision_words(answer.get("decision")),
         }
         for answer in record["answers"]
     ]
@@ -168,8 +182,7 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
         {
             **event,
             "kind": "event",
-            # A future-dated event is placed where the call's status order puts it.
-            "time": event["received_at"] if event.get("future_dated") else event["created_at"],
+            "time": event["received_at"],
             "pretty": json.dumps(event["body"], indent=2, ensure_ascii=False),
             "trouble": False,
         }
@@ -177,4 +190,54 @@ def timeline(record: dict[str, Any]) -> list[dict[str, Any]]:
     ]
     # Stable: answers keep serving order and events their stored order on equal times.
     # As instants: as text, "12:00:00Z" would sort after "12:00:00.5Z".
-    return sorted(entries, key=lambda entry: datetime.fromisoformat(entry["time"]))
+    entries.sort(key=lambda entry: _instant(entry["time"]))
+    for index, entry in enumerate(entries):
+        before = entries[index - 1] if index else None
+        entry["delta_ms"] = None if before is None else _ms_between(before["time"], entry["time"])
+        entry["silence_s"] = _silence(entry, entries[index + 1 :])
+    return entries
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _ms_between(earlier: str, later: str) -> float:
+    return (_instant(later) - _instant(earlier)).total_seconds() * 1000
+
+
+def _silence(entry: dict[str, Any], after: list[dict[str, Any]]) -> float | None:
+    """Seconds with no next request after an answer that waited for keys, when too long."""
+    waits = (entry.get("decision") or {}).get("awaits_digits_ms")
+    if entry["kind"] != "answer" or waits is None or not after:
+        return None
+    following = next((e for e in after if e["kind"] == "answer"), after[0])
+    gap = _ms_between(entry["time"], following["time"])
+    return round(gap / 1000, 1) if gap > waits + SILENCE_MARGIN_MS else None
+
+
+def decision_words(decision: dict[str, Any] | None) -> list[str]:
+    """Each switch decided, in words: "route: pressed 5 matched no case, went to default"."""
+    words = []
+    for hop in (decision or {}).get("switches", ()):
+        value = f"value '{hop['value']}'" if hop["value"] else "an empty value"
+        if hop["case"] is None:
+            words.append(f"{hop['step']}: {value} matched no case, went to default → {hop['to']}")
+        else:
+            words.append(f"{hop['step']}: {value} matched case '{hop['case']}' → {hop['to']}")
+    return words
+
+
+def clock(value: str | None) -> str:
+    """``2026-05-29T12:10:00.123456Z`` -> ``2026-05-29 12:10:00.123 UTC`` (milliseconds)."""
+    if not value:
+        return "-"
+    at = _instant(value)
+    return at.strftime("%Y-%m-%d %H:%M:%S.") + f"{at.microsecond // 1000:03d} UTC"
+
+
+def delta(ms: float | None) -> str:
+    """The time since the entry before, for reading: "+0.412 s", "+12.0 s"."""
+    if ms is None:
+        return ""
+    return f"+{ms / 1000:.3f} s" if ms < 10_000 else f"+{ms / 1000:.1f} s"

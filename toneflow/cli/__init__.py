@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup
 
+from toneflow.cli import funnel as _funnel  # noqa: F401  (adds `calls funnel`)
 from toneflow.cli.access import tokens, users
 from toneflow.cli.calls import calls
 from toneflow.cli.db import db

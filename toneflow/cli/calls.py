@@ -8,7 +8,6 @@ call id is printed as ``\x1b``, never sent to the terminal.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import sys
@@ -24,16 +23,11 @@ from schemas.errors import describe_validation
 from toneflow.cli.store import command_call_log
 from toneflow.dtmf.heard import UnreadableBody, compare, served_sends
 from toneflow.dtmf.wire import DEFAULT_GAP_MS, DEFAULT_TONE_MS, WireTiming
-from toneflow.present import outcome_words, timeline, visible
+from toneflow.export import csv_writer
+from toneflow.present import clock, delta, outcome_words, timeline, visible
 from toneflow.store import InvalidCursor
 
 LIST_ARGS = CallListArgsSchema()
-CSV_COLUMNS = (
-    "call_id", "first_seen", "last_seen", "completed_at", "status", "direction", "from", "to",
-    "flow", "dialect", "last_step", "outcome", "outcome_step", "outcome_reason",
-)  # fmt: skip
-#: OWASP's list: cells starting so are formulas to Excel and LibreOffice (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 DURATION = re.compile(r"^(\d+)([dhm])$")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
@@ -119,7 +113,7 @@ def show_command(call_id: str, as_json: bool) -> None:
         raise click.ClickException(f"no call with id '{visible(call_id)}'")
     record = CALL_RECORD.dump(stored)
     if as_json:
-        _jsonl_writer(click.get_text_stream("stdout"))(record)
+        _jsonl_writer(sys.stdout)(record)
         return
     shown = _shown(record)
     click.echo(f"Call {shown['call_id']}: {visible(outcome_words(record['outcome']))}")
@@ -128,6 +122,8 @@ def show_command(call_id: str, as_json: bool) -> None:
         ("from", "from"), ("to", "to"), ("direction", "direction"),
         ("first seen", "first_seen"), ("last seen", "last_seen"),
         ("completed", "completed_at"), ("last step", "last_step"),
+        ("duration", "duration_s"), ("hangup", "hangup_cause"),
+        ("version", "flow_version"),
     ):  # fmt: skip
         click.echo(f"  {label + ':':<12}{shown[key]}")
     for entry in timeline(record):
@@ -140,20 +136,28 @@ def show_command(call_id: str, as_json: bool) -> None:
 def _heading(entry: dict[str, Any]) -> str:
     """A timeline entry's first line(s): what it was, when, and any fallback or error."""
     shown = _shown(entry)
+    when = f"{clock(entry['time'])} {delta(entry['delta_ms']):>9}"
     if entry["kind"] == "event":
         return (
-            f"{shown['time']}  EVENT {shown['event']}"
-            f"  (received {shown['received_at']}, webhook-id {shown['webhook_id']})"
+            f"{when}  EVENT {shown['event']}"
+            f"  (platform created_at {clock(entry['created_at'])},"
+            f" webhook-id {shown['webhook_id']})"
         )
     heading = (
-        f"{shown['time']}  ANSWER {shown['status']}  {shown['flow']}/{shown['step']}"
+        f"{when}  ANSWER {shown['status']}  {shown['flow']}/{shown['step']}"
         f"  ({shown['dialect']}, flow version {shown['flow_version']},"
         f" {shown['duration_ms']} ms)"
     )
+    if entry["keys"] is not None:
+        heading += f"\n  caller pressed: {visible(entry['keys']) or '(nothing)'}"
+    for words in entry["decided"]:
+        heading += f"\n  switch {visible(words)}"
     if entry["fallback_from"]:
         heading += f"\n  !! FALLBACK from {shown['fallback_from']}: {shown['fallback_reason']}"
     if entry["error_reason"]:
         heading += f"\n  !! ERROR: {shown['error_reason']}"
+    if entry["silence_s"] is not None:
+        heading += f"\n  .. no answer for {entry['silence_s']} s"
     return heading
 
 
@@ -180,7 +184,7 @@ def export_command(fmt: str, output: TextIO, **options: Any) -> None:
     with command_call_log() as call_log:
         total = call_log.count(filters)
         records = call_log.export(filters)
-        write = _csv_writer(output) if fmt == "csv" else _jsonl_writer(output)
+        write = csv_writer(output) if fmt == "csv" else _jsonl_writer(output)
         with click.progressbar(
             records, length=total, label=f"exporting {total} call(s)", file=sys.stderr
         ) as bar:
@@ -266,28 +270,6 @@ def _give_up(message: str) -> NoReturn:
     """A call or file the command cannot work with: say so, exit 2 (not a mismatch)."""
     click.echo(f"error: {message}", err=True)
     raise click.exceptions.Exit(2)
-
-
-def _csv_writer(output: TextIO):
-    writer = csv.DictWriter(output, CSV_COLUMNS)
-    writer.writeheader()
-
-    def write(record: dict[str, Any]) -> None:
-        outcome = record["outcome"]
-        row = {column: record.get(column) for column in CSV_COLUMNS}
-        row.update(
-            outcome=outcome["kind"], outcome_step=outcome["step"], outcome_reason=outcome["reason"]
-        )
-        writer.writerow({column: _cell(value) for column, value in row.items()})
-
-    return write
-
-
-def _cell(value: Any) -> Any:
-    """A caller-controlled text that a spreadsheet would run as a formula gets a leading '."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _jsonl_writer(output: TextIO):

@@ -235,15 +235,24 @@ def _value(value: object, context: dict) -> object:
     return value.resolve(context) if isinstance(value, TemplateSource) else value
 
 
-def _load_flow(name: str) -> Flow:
+def configured_flow(name: str) -> tuple[Path | None, Flow | None, list]:
+    """The flow file named ``name`` in TONEFLOW_FLOWS_DIR, compiled: (path, flow, problems);
+    (None, None, []) when the folder has no such file."""
     config = load_config()
     folder = Path(config["FLOWS_DIR"])
     path = (
         next((p for p in flow_files(folder) if p.stem == name), None) if folder.is_dir() else None
     )
     if path is None:
-        _fail(ValueError(f"no flow named '{name}' in {folder}"))
+        return None, None, []
     flow, problems = compile_file(path, max_digits=config["MAX_DIGITS"])
+    return path, flow, problems
+
+
+def _load_flow(name: str) -> Flow:
+    path, flow, problems = configured_flow(name)
+    if path is None:
+        _fail(ValueError(f"no flow named '{name}' in {load_config()['FLOWS_DIR']}"))
     if flow is None:
         for problem in problems:
             click.echo(str(problem), err=True)

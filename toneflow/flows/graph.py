@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from toneflow.flows import model
 from toneflow.flows.source import Path
 
 
@@ -122,3 +123,32 @@ def unreachable(data: dict, steps: dict) -> Iterator[str]:
     if not seen:
         return  # the start step itself is missing: that error is reported already
     yield from (name for name in steps if name not in seen)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One way a compiled flow leads from a step to another: ``kind`` is "redirect",
+    "next" (``collect_digits.next``), "case" (``label`` is the case's value) or "default"."""
+
+    source: str
+    target: str
+    kind: str
+    label: str | None = None
+
+
+def flow_edges(flow: model.Flow) -> list[Edge]:
+    """Every edge of a compiled flow, in file order (the fallback is no edge: any step
+    that cannot render leads to it; the drawing marks it instead)."""
+    edges = []
+    for name, step in flow.steps.items():
+        if step.switch is not None:
+            edges += [Edge(name, to, "case", case) for case, to in step.switch.cases.items()]
+            if step.switch.default is not None:
+                edges.append(Edge(name, step.switch.default, "default"))
+            continue
+        for action in step.actions:
+            if isinstance(action, model.Redirect):
+                edges.append(Edge(name, action.step, "redirect"))
+            elif isinstance(action, model.CollectDigits):
+                edges.append(Edge(name, action.next, "next"))
+    return edges

@@ -39,7 +39,8 @@ def failure(outcome: Outcome) -> list[str]:
             f"request {number}: POST {served.path}{digits} -> {served.status} step {served.step!r}"
         )
     if mismatch.request is None:
-        lines += [f"far end: {line}" for line in mismatch.message.splitlines()]
+        who = f"far end ({mismatch.party})" if mismatch.party else "far end"
+        lines += [f"{who}: {line}" for line in mismatch.message.splitlines()]
         return [*lines, *(f"  {line}" for line in mismatch.detail)]
     lines.append(f"request {mismatch.request}: {mismatch.message}")
     if mismatch.expected is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,7 +55,8 @@ class Served:
 @dataclass
 class Mismatch:
     """Why a case failed, at which request (None: at the far end), with what was expected
-    and what came; ``detail`` is the far end's account of every key."""
+    and what came; ``detail`` is the far end's account of every key, ``party`` the far
+    end's when the case describes one per party."""
 
     request: int | None
     served: Served | None
@@ -63,6 +64,16 @@ class Mismatch:
     expected: list[Any] | None = None
     actual: list[Any] | None = None
     detail: list[str] = field(default_factory=list)
+    party: str | None = None
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One send's wire plan, and the party it went to (OzML's ``Party``; None for
+    MiniVoice, whose sends carry no party: they reach the one far end)."""
+
+    party: str | None
+    plan: WirePlan
 
 
 @dataclass
@@ -129,42 +140,66 @@ def run_case(app: Flask, client: FlaskClient, flow: str, case: Case, index: int)
         if outcome.mismatch is not None:
             return outcome
         path = served.next_path
-    if case.far_end is not None:
+    if case.far_end is not None or case.far_ends:
         flow_model = app.extensions[FLOWS].get(flow)
         timing = flow_model.dtmf if flow_model is not None else WireTiming()
-        plans = sends(case.dialect, outcome.served, timing)
-        outcome.mismatch = check_far_end(case.far_end, plans)
+        outcome.mismatch = check_far_ends(case, sends(case.dialect, outcome.served, timing))
     return outcome
 
 
-def sends(dialect: str, served: list[Served], timing: WireTiming) -> list[WirePlan]:
-    """The wire plan of every ``send_digits`` the call served, in order.
+def sends(dialect: str, served: list[Served], timing: WireTiming) -> list[Sent]:
+    """The wire plan of every ``send_digits`` the call served, in order, with its party.
 
     MiniVoice: each ``send_digits`` action. OzML: each run of ``Delay`` and ``SendDTMF``
-    elements (what one ``send_digits`` renders to), its Delays whole seconds of silence.
+    elements (what one ``send_digits`` renders to), its Delays whole seconds of silence;
+    a ``SendDTMF`` to another party than the run's keys starts a new send (the Delays
+    since the run's last key go with it, as its pause before).
     """
-    plans = []
+    found: list[Sent] = []
     for answer in served:
         run: list[Token] = []
+        party: str | None = None
         for action in [*answer.actions, None]:
             name, value = next(iter(action.items())) if isinstance(action, dict) else (None, None)
             if name == "send_digits":
                 tokens = parse(value["digits"], "minivoice")
                 pause = value.get("pause_before_ms", 0)
-                plans.append(wire_plan(tokens, timing=timing, pause_before_ms=pause))
+                found.append(Sent(None, wire_plan(tokens, timing=timing, pause_before_ms=pause)))
             elif name == "Delay":
                 run.append(Pause(int(value) * 1000, None))
             elif name == "SendDTMF":
+                keyed = [i for i, token in enumerate(run) if isinstance(token, Key)]
+                if keyed and value.get("Party") != party:
+                    split = keyed[-1] + 1
+                    found.append(Sent(party, wire_plan(run[:split], "ozml", timing=timing)))
+                    run = run[split:]
+                party = value.get("Party")
                 run += [Key(k, i) for i, k in enumerate(value["Keys"], 1)]
             elif run:
-                plans.append(wire_plan(run, "ozml", timing=timing))
-                run = []
-    return plans
+                found.append(Sent(party, wire_plan(run, "ozml", timing=timing)))
+                run, party = [], None
+    return found
 
 
-def check_far_end(far_end: FarEnd, plans: list[WirePlan]) -> Mismatch | None:
-    """Play the sends against the far end; a mismatch names the first key that missed."""
-    hearing = farend.simulate(far_end.prompts, farend.arrivals(plans))
+def check_far_ends(case: Case, sent: list[Sent]) -> Mismatch | None:
+    """Play the call's sends, on one clock, against the far end the case describes, or
+    each party's far end against the sends to it (and to ``all``); the first mismatch."""
+    keys = farend.arrivals(s.plan for s in sent)
+    if case.far_end is not None:
+        return check_far_end(case.far_end, keys)
+    for party, far_end in (case.far_ends or {}).items():
+        heard = [k for k in keys if sent[k.send - 1].party in (party, "all")]
+        mismatch = check_far_end(far_end, heard, party)
+        if mismatch is not None:
+            return mismatch
+    return None
+
+
+def check_far_end(
+    far_end: FarEnd, keys: Sequence[farend.Arrival], party: str | None = None
+) -> Mismatch | None:
+    """Play ``keys`` against the far end; a mismatch names the first key that missed."""
+    hearing = farend.simulate(far_end.prompts, keys)
     problems = []
     if far_end.receives is not None and hearing.received != far_end.receives:
         problems.append(f"received {hearing.received!r}, expected {far_end.receives!r}")
@@ -176,7 +211,7 @@ def check_far_end(far_end: FarEnd, plans: list[WirePlan]) -> Mismatch | None:
     miss = farend.first_miss(hearing)
     if miss is not None:
         problems.append(farend.explain(miss, hearing))
-    return Mismatch(None, None, "\n".join(problems), detail=farend.account(hearing))
+    return Mismatch(None, None, "\n".join(problems), detail=farend.account(hearing), party=party)
 
 
 def _request(

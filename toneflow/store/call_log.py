@@ -12,7 +12,7 @@ wire shape is ``schemas.calls``' to make.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from toneflow.listing import DEFAULT_LIMIT, NO_FILTER, CallFilter
 from toneflow.redact import mask_record, mask_text, numbers_in
 from toneflow.request import NUMBER_COLUMNS, AnswerRequest
 from toneflow.store import queries
+from toneflow.store.funnel import read_funnel
 from toneflow.store.ingest import AnswerEntry, loggable_answer, write_answer, write_event
 from toneflow.store.records import read_call
 from toneflow.store.tables import calls, verifications
@@ -72,6 +73,7 @@ class CallLog:
                 duration_ms=duration_ms,
                 fallback_from=answer.fallback_from,
                 fallback_reason=answer.fallback_reason,
+                decision=answer.decision.as_dict() if answer.decision else None,
             )
         )
 
@@ -99,6 +101,7 @@ class CallLog:
                 body=body,
                 duration_ms=duration_ms,
                 error_reason=failed.failure.reason,
+                decision=failed.failure.decision.as_dict(),
             )
         )
 
@@ -187,6 +190,21 @@ class CallLog:
         """Every matching call's full record, newest first, read a batch at a time."""
         for record in queries.iter_records(self.engine, filters, batch=batch):
             yield self._masked(record)
+
+    def funnel(
+        self,
+        flow: str,
+        *,
+        since: datetime,
+        until: datetime,
+        version: str | None = None,
+        order: Sequence[str] = (),
+    ) -> dict[str, Any]:
+        """Where ``flow``'s calls first seen in [since, until) went and ended, per step
+        (:func:`toneflow.store.funnel.read_funnel`); steps in ``order`` first."""
+        return read_funnel(
+            self.engine, flow, since=since, until=until, version=version, order=order
+        )
 
     def prune(self, older_than: datetime) -> int:
         """Delete calls last seen before ``older_than``, with their timelines; how many."""

@@ -38,7 +38,8 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from toneflow.redact import mask_answer, mask_document, mask_number
+from toneflow.funnel import path_part
+from toneflow.redact import mask_answer, mask_document, mask_number, mask_values
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
 from toneflow.store.direct import Rollback, transaction
 from toneflow.store.engine import CRASH_SAFE
@@ -72,6 +73,8 @@ class AnswerEntry:
     fallback_from: str | None = None
     fallback_reason: str | None = None
     error_reason: str | None = None
+    #: ``toneflow.answer.Decision.as_dict()``: kept with the answer, in the same insert.
+    decision: dict[str, Any] | None = None
 
     @property
     def status(self) -> int:
@@ -89,6 +92,7 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     check_call_id(call_id)
     at = _aware(entry.at, "answer.at")
     request, body = _as_stored(entry, redact)
+    decision = _stored_decision(entry, redact)
     served = entry.error_reason is None
     values = params(
         call_id=call_id,
@@ -103,12 +107,15 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         fallback_reason=entry.fallback_reason,
         has_error=not served,
         error_reason=entry.error_reason,
+        transfer_to=(decision or {}).get("transfer_to") if served else None,
+        flow_version=entry.flow_version,
+        path_part=path_part(_steps(entry), entry.fallback_from),
         **_given(redact, {f.column: call.get(f.name) for f in DETAIL_FIELDS}),
     )
     row = {
         "call_id": call_id,
         "at": at,
-        **_timeline_fields(entry, request, body),
+        **_timeline_fields(entry, request, body, decision),
         "status": entry.status,
     }
     write = statements(engine.dialect.name)
@@ -121,6 +128,12 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         tx.insert_row(write.answer_insert, row)
 
 
+def _steps(entry: AnswerEntry) -> list[str]:
+    """The steps an answer passed through (its decision's; else just its step)."""
+    steps = (entry.decision or {}).get("steps")
+    return list(steps) if steps else [entry.step]
+
+
 def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:
     """An answer as :func:`write_answer` would have stored it, for a log line when it could
     not be: the call's fields, the timeline row, masked exactly as the store would have."""
@@ -130,14 +143,24 @@ def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:
         "call_id": call.get("id"),
         **{f.column: call.get(f.name) for f in DETAIL_FIELDS},
         "at": entry.at.isoformat(),
-        **_timeline_fields(entry, request, body),
+        **_timeline_fields(entry, request, body, _stored_decision(entry, redact)),
     }
     if redact:
         values.update((column, mask_number(values[column])) for column in NUMBER_COLUMNS)
     return values
 
 
-def _timeline_fields(entry: AnswerEntry, request: Any, body: str) -> dict[str, Any]:
+def _stored_decision(entry: AnswerEntry, redact: bool) -> dict[str, Any] | None:
+    """The decision as kept: phone-like values (keys pressed, a transfer) masked when
+    redacting, as they are in the recorded request."""
+    if entry.decision is None or not redact:
+        return entry.decision
+    return mask_values(entry.decision)
+
+
+def _timeline_fields(
+    entry: AnswerEntry, request: Any, body: str, decision: dict[str, Any] | None
+) -> dict[str, Any]:
     """An answer's timeline row as stored (``request``/``body`` already masked when
     redacting): one list of fields for the write and for the log line that replaces it."""
     return {
@@ -152,6 +175,7 @@ def _timeline_fields(entry: AnswerEntry, request: Any, body: str) -> dict[str, A
         "fallback_from": entry.fallback_from,
         "fallback_reason": entry.fallback_reason,
         "error_reason": entry.error_reason,
+        "decision": decision,
     }
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from toneflow.outcome import derive_outcome
+from toneflow.outcome import call_ending, derive_outcome
 from toneflow.store.engine import reading
 from toneflow.store.ingest import is_future_dated, order_time
 from toneflow.store.tables import answers, calls, events, verifications
@@ -23,10 +23,11 @@ from toneflow.store.tables import answers, calls, events, verifications
 SUMMARY_COLUMNS = (
     "call_id", "flow", "dialect", "status", "direction", "from_number", "to_number",
     "customer_id", "application_id", "first_seen", "last_seen", "completed_at", "last_step",
+    "flow_version",
 )  # fmt: skip
 ANSWER_COLUMNS = (
     "at", "dialect", "flow", "flow_version", "step", "request", "body", "duration_ms",
-    "fallback_from", "fallback_reason", "status", "error_reason",
+    "fallback_from", "fallback_reason", "status", "error_reason", "decision",
 )  # fmt: skip
 EVENT_COLUMNS = ("received_at", "webhook_id", "event", "created_at", "body")
 VERIFICATION_COLUMNS = ("at", "recording", "served", "heard", "difference")
@@ -76,6 +77,7 @@ def call_summary(call: Mapping[str, Any]) -> dict[str, Any]:
         fallback_reason=call["fallback_reason"],
         error_step=call["error_step"],
         error_reason=call["error_reason"],
+        transfer_to=call["transfer_to"],
     )
     return summary
 
@@ -89,6 +91,7 @@ def call_record(
     """A call row and its timeline rows as the full record."""
     return {
         **call_summary(call),
+        **call_ending(row["body"] for row in event_rows),
         "answers": [{column: row[column] for column in ANSWER_COLUMNS} for row in answer_rows],
         "events": [
             {

@@ -73,6 +73,13 @@ calls = sa.Table(
     sa.Column("error_reason", sa.Text),
     # The outcome kind, kept current by every write so the list can filter on an index.
     sa.Column("outcome", sa.String(OUTCOME_MAX)),
+    # Where the last step served transferred the call (NULL: it did not transfer).
+    sa.Column("transfer_to", sa.Text),
+    # The version of the flow that served the call's first answer (the call is pinned to it).
+    sa.Column("flow_version", sa.String(128)),
+    # Every step the call passed through until completion, space-separated, a step entered
+    # as a fallback marked "!" (``toneflow.funnel``): what the per-flow funnel counts.
+    sa.Column("path", sa.Text),
     # The list is newest first with (first_seen, call_id) as its keyset; each filter has
     # an index that ends in the same pair, so a filtered first page reads a few rows.
     sa.Index(None, "first_seen", "call_id"),
@@ -83,6 +90,10 @@ calls = sa.Table(
     sa.Index(None, "from_number", "first_seen", "call_id"),
     sa.Index(None, "to_number", "first_seen", "call_id"),
     sa.Index(None, "last_seen"),  # retention: prune by last activity
+    # The funnel: one flow's calls first seen in a window (and of one version), read from
+    # the index alone (it holds every column the funnel groups by; ``path`` is bounded by
+    # ``toneflow.funnel.PATH_MAX`` so an entry fits PostgreSQL's index tuple limit).
+    sa.Index(None, "flow", "first_seen", "flow_version", "outcome", "path"),
 )
 
 
@@ -117,6 +128,9 @@ answers = sa.Table(
     # The HTTP status sent: 200, or 500 when the step failed and there was no fallback.
     sa.Column("status", sa.Integer, nullable=False, server_default="200"),
     sa.Column("error_reason", sa.Text),  # why it failed, when status is 500
+    # What toneflow decided at serve time (``toneflow.answer.Decision.as_dict``): the steps
+    # passed through, each switch's value and case, a collect_digits wait, a transfer.
+    sa.Column("decision", sa.JSON),
     sa.Index(None, "call_id", "id"),
 )
 

@@ -25,9 +25,12 @@ from typing import Any, NamedTuple
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from toneflow.funnel import PATH_MAX, TRUNCATED_MARK
 from toneflow.request import DETAIL_FIELDS
 from toneflow.store.tables import answers, calls, events
 
+#: What ends a path cut at ``PATH_MAX``.
+CUT = " " + TRUNCATED_MARK
 #: Call fields both answers and events may fill in (only while still NULL).
 CALL_FIELDS = tuple(f.column for f in DETAIL_FIELDS)
 
@@ -50,6 +53,7 @@ def _outcome_sql(row: Mapping[str, sa.ColumnElement[Any]] = calls.c) -> sa.Case:
         (row["fallback_step"].is_not(None), "fell_back"),
         (row["error_step"].is_not(None), "failed"),
         (row["last_step"].is_(None), "never_answered"),
+        (row["transfer_to"].is_not(None), "transferred"),
         (row["completed_at"].is_(None), "in_progress"),
         (row["last_step_terminal"].is_(True), "finished"),
         else_="abandoned",
@@ -101,6 +105,7 @@ OUTCOME_COLUMNS = (
     "last_step",
     "completed_at",
     "last_step_terminal",
+    "transfer_to",
 )
 
 
@@ -129,6 +134,8 @@ def statements(dialect: str) -> Statements:
     is_open = sa.and_(served, c.completed_at.is_(None))
     flow, dialect_ = _param("flow", c.flow), _param("dialect", c.dialect)
     step, terminal = _param("step", c.last_step), _param("terminal", c.last_step_terminal)
+    transfer_to, path_part = _param("transfer_to", c.transfer_to), _param("path_part", c.path)
+    flow_version = _param("flow_version", c.flow_version)
     has_fallback, has_error = _switch("has_fallback"), _switch("has_error")
     fallback_from = _param("fallback_from", c.fallback_step)
     fallback_reason = _param("fallback_reason", c.fallback_reason)
@@ -142,6 +149,9 @@ def statements(dialect: str) -> Statements:
         "dialect": dialect_,
         "last_step": sa.case((served, step), else_=sa.null()),
         "last_step_terminal": sa.case((served, terminal), else_=sa.null()),
+        "transfer_to": sa.case((served, transfer_to), else_=sa.null()),
+        "flow_version": flow_version,
+        "path": path_part,
         "fallback_step": sa.case((has_fallback, fallback_from), else_=sa.null()),
         "fallback_reason": sa.case((has_fallback, fallback_reason), else_=sa.null()),
         "error_step": sa.case((has_error, _param("step", c.error_step)), else_=sa.null()),
@@ -153,6 +163,20 @@ def statements(dialect: str) -> Statements:
         "dialect": sa.case((is_open, dialect_), else_=sa.func.coalesce(c.dialect, dialect_)),
         "last_step": sa.case((is_open, step), else_=c.last_step),
         "last_step_terminal": sa.case((is_open, terminal), else_=c.last_step_terminal),
+        "transfer_to": sa.case((is_open, transfer_to), else_=c.transfer_to),
+        "flow_version": sa.func.coalesce(c.flow_version, flow_version),
+        # Until completion every answer adds its steps, a failed one too (it reached them),
+        # while the path stays within PATH_MAX; then it is marked cut, once.
+        "path": sa.case(
+            (c.completed_at.is_not(None), c.path),
+            (
+                sa.func.coalesce(sa.func.length(c.path) + 1, 0) + sa.func.length(path_part)
+                <= PATH_MAX - len(CUT),
+                sa.func.coalesce(c.path + " ", "") + path_part,
+            ),
+            (c.path.endswith(CUT), c.path),
+            else_=c.path + CUT,
+        ),
         "fallback_step": sa.case((first_fallback, fallback_from), else_=c.fallback_step),
         "fallback_reason": sa.case((first_fallback, fallback_reason), else_=c.fallback_reason),
         "error_step": sa.case((first_error, _param("step", c.error_step)), else_=c.error_step),
@@ -185,6 +209,7 @@ def statements(dialect: str) -> Statements:
         "completed_at": sa.case((completes, order_at), else_=sa.null()),
         "last_step": sa.null(),
         "last_step_terminal": sa.null(),
+        "transfer_to": sa.null(),
         "fallback_step": sa.null(),
         "error_step": sa.null(),
     }

@@ -11,7 +11,20 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
-from toneflow.web import answer, api, events, health, metrics, openapi, reload, support
+# funnel, support_export and support_flows add their routes to the api and support blueprints.
+from toneflow.web import (  # noqa: F401
+    answer,
+    api,
+    events,
+    funnel,
+    health,
+    metrics,
+    openapi,
+    reload,
+    support,
+    support_export,
+    support_flows,
+)
 from toneflow.web.errors import ApiError, register_error_handlers
 from toneflow.web.limits import BodyLimit
 

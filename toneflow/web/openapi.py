@@ -21,6 +21,7 @@ from schemas.base import Schema
 from schemas.calls import CallListArgsSchema, CallLookupArgsSchema, CallPageSchema, CallRecordSchema
 from schemas.errors import ErrorSchema
 from schemas.events import EventSchema
+from schemas.funnel import FunnelArgsSchema, FunnelSchema
 from schemas.minivoice import MiniVoiceAnswerSchema
 
 bp = Blueprint("openapi", __name__)
@@ -85,6 +86,7 @@ def build_spec() -> APISpec:
     _answer_paths(spec, model)
     _event_path(spec)
     _api_paths(spec)
+    _funnel_path(spec)
     spec.path(
         path="/healthz",
         operations={
@@ -257,6 +259,25 @@ def _api_paths(spec: APISpec) -> None:
                 "parameters": [{"in": "query", "schema": CallLookupArgsSchema}],
                 "responses": {
                     200: _json("CallRecord", "the record"),
+                    **_errors(400, 401, 404, 405, 503),
+                },
+            }
+        },
+    )
+
+
+def _funnel_path(spec: APISpec) -> None:
+    spec.components.schema("Funnel", schema=FunnelSchema)
+    spec.path(
+        path="/api/flows/{flow}/funnel",
+        operations={
+            "get": {
+                "security": [{"bearer": []}],
+                "summary": "per step of a flow: calls that reached it, ended there (by "
+                "outcome), and went on along each edge, over a window",
+                "parameters": [_path_param("flow"), {"in": "query", "schema": FunnelArgsSchema}],
+                "responses": {
+                    200: _json("Funnel", "the funnel"),
                     **_errors(400, 401, 404, 405, 503),
                 },
             }

@@ -31,10 +31,19 @@ from schemas.calls import CALL_PAGE, CALL_RECORD, CallListArgsSchema
 from schemas.errors import describe_validation
 from toneflow.logs import get_logger
 from toneflow.outcome import OUTCOME_KINDS
-from toneflow.present import TROUBLE, outcome_words, timeline, visible, visible_parts
+from toneflow.present import (
+    TROUBLE,
+    clock,
+    delta,
+    outcome_words,
+    timeline,
+    visible,
+    visible_parts,
+)
 from toneflow.store import InvalidCursor
 from toneflow.store.access import check_user
 from toneflow.web import auth
+from toneflow.web.graphs import call_graph
 from toneflow.web.state import call_log, flows, store
 
 bp = Blueprint(
@@ -162,6 +171,10 @@ def path_carries(call_id: str) -> bool:
     return all(segment not in ("", ".", "..") for segment in call_id.split("/"))
 
 
+bp.add_app_template_filter(clock, "clock")
+bp.add_app_template_filter(delta, "delta")
+
+
 @bp.app_template_filter("when")
 def _when(value: str | None) -> str:
     """``2026-05-29T12:10:00.123Z`` -> ``2026-05-29 12:10:00 UTC``."""
@@ -237,7 +250,10 @@ def _call_page(call_id: str) -> tuple[str, int]:
     if stored is None:
         return render_template("support/missing.html", call_id=call_id), 404
     record = CALL_RECORD.dump(stored)
-    return render_template("support/call.html", record=record, timeline=timeline(record)), 200
+    graph = call_graph(record)
+    return render_template(
+        "support/call.html", record=record, timeline=timeline(record), graph=graph
+    ), 200
 
 
 def _whole_days(args: dict[str, str]) -> dict[str, str]:
