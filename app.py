@@ -28,7 +28,7 @@ from toneflow.signing import Verifier
 from toneflow.store import CallLog, make_engine, migrate
 from toneflow.store.engine import UnsupportedDatabase
 from toneflow.web.reload import log_problems
-from toneflow.web.state import CALL_LOG, FLOWS, SIGNATURES, STORE, STORE_STATE
+from toneflow.web.state import CALL_LOG, FLOWS, SIGNATURES, STORE_STATE
 
 #: Why start-up refuses: each says what to change, so none needs a traceback.
 REFUSALS = (ConfigError, UnsupportedDatabase, FlowSetError, migrate.StoreNotMigrated)
@@ -49,17 +49,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings["MAX_BODY_BYTES"]
     app.json.sort_keys = False
 
-    app.extensions[STORE] = make_engine(
+    engine = make_engine(
         settings["DATABASE_URL"], busy_timeout_ms=settings["SQLITE_BUSY_TIMEOUT_MS"]
     )
-    app.extensions[CALL_LOG] = CallLog(
-        app.extensions[STORE], redact_numbers=settings["REDACT_NUMBERS"]
-    )
+    # The call log owns the engine; web.state.store() hands it to sign-in and tokens.
+    app.extensions[CALL_LOG] = CallLog(engine, redact_numbers=settings["REDACT_NUMBERS"])
     app.extensions[FLOWS] = load_flow_dir(
         Path(settings["FLOWS_DIR"]), max_digits=settings["MAX_DIGITS"]
     )
     log_problems(app.extensions[FLOWS].warnings)
-    app.extensions[STORE_STATE] = _check_schema(app.extensions[STORE])
+    app.extensions[STORE_STATE] = _check_schema(engine)
     if settings["PUBLIC_URL"]:
         # The base URL is known, so static steps become bytes now, in the master process
         # that gunicorn forks: every worker starts with them.
@@ -70,7 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     get_logger("toneflow").info(
         "app_created",
         flows=sorted(app.extensions[FLOWS].flows),
-        database=app.extensions[STORE].url.render_as_string(),
+        database=engine.url.render_as_string(),
     )
     return app
 

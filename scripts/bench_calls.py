@@ -120,7 +120,7 @@ def main() -> None:
     app = create_app(
         {"DATABASE_URL": args.database_url, "LOG_LEVEL": "warning", "LOG_FORMAT": "json"}
     )
-    engine = app.extensions["toneflow.store"]
+    engine = app.extensions["toneflow.call_log"].engine
     facts = sample(engine)
     token = create_token(engine, f"bench-{secrets.token_hex(4)}")
     password = secrets.token_urlsafe(16)

@@ -90,7 +90,7 @@ def app(app_config):
     migrate.upgrade(app_config["DATABASE_URL"])
     application = create_app(app_config)
     yield application
-    application.extensions["toneflow.store"].dispose()
+    application.extensions["toneflow.call_log"].engine.dispose()
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def client_for(app_config, tmp_path):
 
     yield build
     for application in apps:
-        application.extensions["toneflow.store"].dispose()
+        application.extensions["toneflow.call_log"].engine.dispose()
 
 
 @pytest.fixture

@@ -6,7 +6,8 @@ wire shape (dumped by ``schemas.calls``), which is what the contract's assertion
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -205,9 +206,36 @@ def prune(engine: sa.Engine, older_than: datetime) -> int:
 
 
 def use_store(app: Any, engine: sa.Engine) -> sa.Engine:
-    """Point ``app`` at ``engine`` (its call log too, redacting as before); the old engine."""
-    old = app.extensions["toneflow.store"]
-    redact = app.extensions["toneflow.call_log"].redact_numbers
-    app.extensions["toneflow.store"] = engine
-    app.extensions["toneflow.call_log"] = CallLog(engine, redact_numbers=redact)
-    return old
+    """Point ``app``'s call log (which owns the store's engine) at ``engine``, redacting as
+    before; returns the old engine."""
+    old = app.extensions["toneflow.call_log"]
+    app.extensions["toneflow.call_log"] = CallLog(engine, redact_numbers=old.redact_numbers)
+    return old.engine
+
+
+def count(engine: sa.Engine, table: sa.Table) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def run_together(n: int, work: Callable[[], Any]) -> list[Any]:
+    """Run ``work`` in n threads released at once; return results, re-raise any error."""
+    barrier = threading.Barrier(n)
+    results: list[Any] = [None] * n
+    errors: list[BaseException] = []
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = work()
+        except BaseException as exc:  # re-raised in the test's thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results

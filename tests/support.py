@@ -72,7 +72,7 @@ def with_api_token(application):
     """A test client that sends a fresh API token with every request (``/api`` needs one)."""
     from toneflow.store.access import create_token
 
-    engine = application.extensions["toneflow.store"]
+    engine = application.extensions["toneflow.call_log"].engine
     test_client = application.test_client()
     token = create_token(engine, f"tests-{id(test_client)}")
     test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"

@@ -230,3 +230,14 @@ def test_unknown_names_are_a_clear_usage_error(command, args):
         "Error: no API token called 'x'",
     )
     assert "Password" not in out  # no password is asked for a user who does not exist
+
+
+def test_an_unknown_name_is_checked_against_a_hash_as_costly_as_a_password_s():
+    """The dummy hash (a literal) has the method and cost a new password's hash has."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from toneflow.store.access import _DUMMY_HASH
+
+    method = generate_password_hash("a password of ten+", method="scrypt").split("$", 1)[0]
+    assert _DUMMY_HASH.split("$", 1)[0] == method
+    assert check_password_hash(_DUMMY_HASH, "not a real password")

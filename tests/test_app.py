@@ -49,7 +49,7 @@ def built():
 
     yield build
     for application in apps:
-        application.extensions["toneflow.store"].dispose()
+        application.extensions["toneflow.call_log"].engine.dispose()
 
 
 def write_flows(folder: Path, files: dict[str, str]) -> Path:
@@ -112,7 +112,7 @@ def test_create_app_reads_the_environment(monkeypatch, tmp_path, env_db, built):
     assert app.extensions["toneflow.flows"].max_digits == 7
     assert app.config["MAX_CONTENT_LENGTH"] == 4096
     assert app.config["PUBLIC_URL"] == "https://ivr.example.com"
-    engine_url = app.extensions["toneflow.store"].url
+    engine_url = app.extensions["toneflow.call_log"].engine.url
     assert engine_url == normalize_url(env_db)
     client = with_api_token(app)
     assert client.get("/answer/minivoice/only?call_id=env1").status_code == 200
@@ -302,7 +302,7 @@ def test_start_up_logs_the_flows_and_hides_the_database_password(app_config, cap
     url = "postgresql://toneflow:s3cret-pw@127.0.0.1:1/calls"  # never connected to
     try:
         app = create_app({**app_config, "DATABASE_URL": url})
-        app.extensions["toneflow.store"].dispose()
+        app.extensions["toneflow.call_log"].engine.dispose()
         out = capsys.readouterr().out
     finally:
         with contextlib.redirect_stdout(sys.__stdout__):  # not capsys's stream, closed next

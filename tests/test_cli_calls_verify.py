@@ -217,7 +217,7 @@ def test_attach_shows_on_the_support_page_and_in_the_api(app, monkeypatch, tmp_p
     described = spec["components"]["schemas"]["CallRecord"]["properties"]
     assert "verifications" in described
 
-    add_user(app.extensions["toneflow.store"], "alice", "correct horse battery")
+    add_user(app.extensions["toneflow.call_log"].engine, "alice", "correct horse battery")
     staff = app.test_client()
     sign_in(staff)
     page = staff.get("/support/calls/page1").get_data(as_text=True)

@@ -199,6 +199,6 @@ def test_a_store_down_at_start_up_still_serves_answers_and_is_checked_again(
         migrate.upgrade(url)
         assert client.get("/healthz").json == {"status": "ok", "store": "ok", "flows": 4}
     finally:
-        app.extensions["toneflow.store"].dispose()
+        app.extensions["toneflow.call_log"].engine.dispose()
         with contextlib.redirect_stdout(sys.__stdout__):  # not capsys's stream, closed next
             configure_logging("json")

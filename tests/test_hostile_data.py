@@ -61,7 +61,7 @@ def answer_url(call_id: str, number: str = NUMBER, callback: str = CALLBACK) -> 
 
 def test_a_failed_store_write_logs_the_record_masked(client_for):
     client = redacting_client(client_for)
-    with client.application.extensions["toneflow.store"].begin() as conn:
+    with client.application.extensions["toneflow.call_log"].engine.begin() as conn:
         conn.execute(sa.text("DROP TABLE answers"))
     with capture_logs() as logs:
         response = client.get(answer_url("lost1"))
@@ -94,7 +94,7 @@ def test_answers_events_pages_api_and_cli_show_no_whole_number(client_for, monke
     assert body["variables"] == {"callback": "***-***-4567", "when": "2026-05-29"}
     outputs = [json.dumps(logs), json.dumps(record), client.get("/api/calls").get_data(True)]
 
-    engine = client.application.extensions["toneflow.store"]
+    engine = client.application.extensions["toneflow.call_log"].engine
     add_user(engine, "alice", PASSWORD)
     staff = client.application.test_client()
     sign_in(staff)
@@ -254,7 +254,7 @@ def test_the_call_page_flags_a_future_dated_event(client, app):
              "call": {"id": "fut1", "status": "completed"}, "event": "call.completed"}  # fmt: skip
     assert client.post("/events/minivoice", json=event).status_code == 200
     assert client.get("/api/calls/fut1").json["status"] == "completed"
-    add_user(app.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(app.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     staff = app.test_client()
     sign_in(staff)
     page = staff.get("/support/calls/fut1").get_data(as_text=True)

@@ -109,7 +109,7 @@ def test_visible_examples(text, shown):
 
 @pytest.fixture
 def staff(app):
-    add_user(app.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(app.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     client = app.test_client()
     sign_in(client)
     return client
@@ -122,7 +122,7 @@ def api(app):
 
 
 def store_of(client):
-    return client.application.extensions["toneflow.store"]
+    return client.application.extensions["toneflow.call_log"].engine
 
 
 def record(client, call_id: str, **overrides) -> None:

@@ -25,7 +25,7 @@ COOKIE = "toneflow_session"
 
 @pytest.fixture
 def store(app):
-    engine = app.extensions["toneflow.store"]
+    engine = app.extensions["toneflow.call_log"].engine
     add_user(engine, "alice", PASSWORD)
     return engine
 

@@ -22,7 +22,7 @@ from toneflow.signing import (
     environ_answer_content,
     sign,
 )
-from toneflow.web.state import STORE
+from toneflow.web.state import CALL_LOG
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 FLOW = """
@@ -190,7 +190,7 @@ steps:
 
 def test_head_answers_like_get_but_records_nothing(client_for):
     client = client_for({"appointment.yaml": APPOINTMENT})
-    engine = client.application.extensions[STORE]
+    engine = client.application.extensions[CALL_LOG].engine
     got = client.get("/answer/minivoice/appointment?call_id=h1")
     assert got.status_code == 200
     head = client.head("/answer/minivoice/appointment/done?call_id=h1")
@@ -207,7 +207,7 @@ def test_head_answers_like_get_but_records_nothing(client_for):
 
 def test_a_head_that_fails_records_no_failure(client_for):
     client = client_for({"t.yaml": 'steps:\n  s:\n    - speak: "{{ variables.name }}"\n'})
-    engine = client.application.extensions[STORE]
+    engine = client.application.extensions[CALL_LOG].engine
     assert client.head("/answer/minivoice/t?call_id=h3").status_code == 500
     assert get_call(engine, "h3") is None
     assert client.get("/answer/minivoice/t?call_id=h3").status_code == 500

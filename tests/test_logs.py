@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 import structlog
+from hypothesis import example, given
+from hypothesis import strategies as st
 from structlog.testing import capture_logs
 
 from toneflow.logs import choose_format, configure_logging, get_logger, logging_config
@@ -250,3 +252,20 @@ def test_console_format_for_the_whole_app(client_for, capsys):
     [line] = [line for line in capsys.readouterr().out.splitlines() if "answer_served" in line]
     assert "request_id=con-2" in line
     assert "call_id=con2" in line
+
+
+@given(st.integers(min_value=0, max_value=253_402_300_799_999_999_999))
+@example(1_764_590_400_000_000_000)  # a whole second: no fraction, as isoformat()
+@example(1_764_590_400_000_001_999)  # nanoseconds are cut, not rounded
+def test_the_timestamp_is_structlog_s_iso_utc_text(ns):
+    """The cheaper stamper writes what structlog's TimeStamper(fmt="iso", utc=True) does."""
+    from datetime import UTC, datetime
+
+    from toneflow.logs import UtcIsoTimestamp
+
+    stamp = UtcIsoTimestamp(clock=lambda: ns)
+    seconds, micro = divmod(ns // 1000, 1_000_000)
+    instant = datetime.fromtimestamp(seconds, UTC).replace(microsecond=micro)
+    expected = instant.isoformat().replace("+00:00", "Z")
+    assert stamp(None, "info", {})["timestamp"] == expected
+    assert stamp(None, "info", {})["timestamp"] == expected  # and again, from its cache

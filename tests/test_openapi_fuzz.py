@@ -121,7 +121,7 @@ def fuzzed_app(tmp_path_factory, platforms):
             **platforms,
         }
     )
-    store = application.extensions["toneflow.store"]
+    store = application.extensions["toneflow.call_log"].engine
     application.config["FUZZ_TOKEN"] = create_token(store, "fuzz")
     seed(store)
     yield application

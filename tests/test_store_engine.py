@@ -1,4 +1,5 @@
-"""PostgreSQL's driver is an extra: without it, a PostgreSQL URL is a refusal saying so."""
+"""toneflow.store.engine: one engine per backend, its SQLite settings, and PostgreSQL's
+driver as an extra (without it, a PostgreSQL URL is a refusal saying so)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ import pytest
 from support import PROJECT_FLOWS
 
 from app import REFUSALS, create_app
-from toneflow.store.engine import POSTGRES_EXTRA, UnsupportedDatabase, make_engine
+from toneflow.store.engine import (
+    POSTGRES_EXTRA,
+    SQLITE_BUSY_TIMEOUT_MS,
+    UnsupportedDatabase,
+    make_engine,
+)
 
 URLS = ["postgres://u@db.invalid/calls", "postgresql://u@db.invalid/calls"]
 
@@ -60,4 +66,53 @@ def test_the_command_line_says_it_without_a_traceback(tmp_path):
 def test_with_the_driver_a_postgres_url_still_makes_an_engine_without_connecting():
     engine = make_engine(URLS[1])
     assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgres://u:p@db.invalid:5432/toneflow",
+        "postgresql://u:p@db.invalid:5432/toneflow",
+        "postgresql+psycopg://u:p@db.invalid:5432/toneflow",
+    ],
+    ids=["heroku-scheme", "bare-scheme", "psycopg-scheme"],
+)
+def test_postgres_urls_use_psycopg_and_creating_the_engine_does_not_connect(url):
+    engine = make_engine(url)  # db.invalid never resolves: connecting would fail here
+    assert engine.dialect.name == "postgresql"
+    assert engine.dialect.driver == "psycopg"
+    assert engine.url.host == "db.invalid"
+    engine.dispose()
+
+
+def test_sqlite_engine_creates_the_folder_but_not_the_database(tmp_path):
+    path = tmp_path / "instance" / "nested" / "toneflow.db"
+    engine = make_engine(f"sqlite:///{path}")
+    assert path.parent.is_dir()
+    assert not path.exists()
+    engine.dispose()
+
+
+def test_unsupported_database_is_refused():
+    with pytest.raises(ValueError, match="unsupported"):
+        make_engine("mysql://u@localhost/toneflow")
+
+
+def test_sqlite_runs_wal_full_sync_foreign_keys_and_a_busy_timeout(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite connection settings")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert (
+            conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS == 2000
+        )
+
+
+def test_the_sqlite_lock_wait_is_configurable(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=150)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 150
     engine.dispose()

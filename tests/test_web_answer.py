@@ -387,7 +387,7 @@ def test_answer_is_recorded_on_the_call(client):
 def test_a_request_without_call_id_is_answered_but_not_recorded(app, client):
     response = client.get("/answer/minivoice/menu")
     assert response.status_code == 200
-    with app.extensions["toneflow.store"].connect() as conn:
+    with app.extensions["toneflow.call_log"].engine.connect() as conn:
         assert conn.execute(sa.text("select count(*) from answers")).scalar() == 0
 
 

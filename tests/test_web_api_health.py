@@ -79,13 +79,13 @@ def assert_error_shape(response, status: int, code: str) -> str:
 @pytest.fixture
 def broken_store(app):
     """Point the app at a store that cannot be reached; put the real one back after."""
-    real = app.extensions["toneflow.store"]
+    real = app.extensions["toneflow.call_log"].engine
 
     def break_it():
         use_store(app, sa.create_engine("sqlite:////nonexistent/dir/x.db"))
 
     def restore():
-        broken = app.extensions["toneflow.store"]
+        broken = app.extensions["toneflow.call_log"].engine
         if broken is not real:
             broken.dispose()
             use_store(app, real)
@@ -234,7 +234,7 @@ def test_healthz_is_503_while_the_store_is_down_and_recovers(client, broken_stor
 
 
 def test_healthz_needs_the_schema_not_just_a_connection(app, client):
-    with app.extensions["toneflow.store"].begin() as conn:
+    with app.extensions["toneflow.call_log"].engine.begin() as conn:
         conn.execute(sa.text("drop table answers"))
         conn.execute(sa.text("drop table events"))
         conn.execute(sa.text("drop table verifications"))
@@ -400,7 +400,7 @@ def test_a_chunked_body_over_the_limit_is_413_with_the_error_shape(client_for):
 
 
 def test_healthz_tells_a_store_not_migrated_from_one_that_is_down(app, client, broken_store):
-    with app.extensions["toneflow.store"].begin() as conn:
+    with app.extensions["toneflow.call_log"].engine.begin() as conn:
         conn.execute(sa.text("delete from alembic_version"))
     behind = client.get("/healthz")
     assert behind.status_code == 503

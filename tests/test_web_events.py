@@ -30,7 +30,7 @@ def post_event(client, body, headers=None):
 
 
 def count_events(app) -> int:
-    with app.extensions["toneflow.store"].connect() as conn:
+    with app.extensions["toneflow.call_log"].engine.connect() as conn:
         return conn.execute(sa.text("select count(*) from events")).scalar()
 
 
@@ -441,7 +441,7 @@ def test_store_down_is_503_with_retry_after_and_nothing_is_acknowledged(app, cli
 
 
 def test_store_without_the_schema_is_503(app, client):
-    store = app.extensions["toneflow.store"]
+    store = app.extensions["toneflow.call_log"].engine
     with store.begin() as conn:
         conn.execute(sa.text("drop table events"))
     response = post_event(client, webhook("noschema1"))

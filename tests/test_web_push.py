@@ -36,7 +36,7 @@ def push_app(app_config, servers, tmp_path):
     migrate.upgrade(app_config["DATABASE_URL"])
     application = create_app({**app_config, "FLOWS_DIR": str(folder), **settings})
     yield application
-    application.extensions["toneflow.store"].dispose()
+    application.extensions["toneflow.call_log"].engine.dispose()
 
 
 @pytest.fixture
@@ -152,7 +152,7 @@ def test_the_support_page_shows_each_push(push_client, push_app):
     push_client.post("/push/genesys/pushes/split", json={"call_id": GENESYS_CALL + "x"})
     record = CALL_RECORD.dump(push_app.extensions["toneflow.call_log"].get(GENESYS_CALL))
     assert [len(p["requests"]) for p in record["pushes"]] == [2]
-    add_user(push_app.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(push_app.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     staff = push_app.test_client()
     sign_in(staff)
     page = staff.get(f"/support/calls/{GENESYS_CALL}").get_data(as_text=True)
@@ -182,11 +182,11 @@ def test_with_redaction_a_number_pushed_is_kept_masked(app_config, servers, tmp_
         assert record["pushes"][0]["sends"][0]["digits"] == "*******0001"
         from sqlalchemy import text
 
-        with application.extensions["toneflow.store"].connect() as conn:
+        with application.extensions["toneflow.call_log"].engine.connect() as conn:
             stored = conn.execute(text("select sends, requests from pushes")).one()
         assert "5551230001" not in str(stored)  # masked before it was written
     finally:
-        application.extensions["toneflow.store"].dispose()
+        application.extensions["toneflow.call_log"].engine.dispose()
 
 
 def test_rendered_digits_are_held_to_max_digits(push_app, push_client):

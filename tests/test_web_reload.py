@@ -54,7 +54,7 @@ def make_app(app_config, folder):
 
     yield build
     for app in apps:
-        app.extensions["toneflow.store"].dispose()
+        app.extensions["toneflow.call_log"].engine.dispose()
 
 
 def spoken(client, flow: str = "greet") -> str | int:

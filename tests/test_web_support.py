@@ -15,7 +15,7 @@ HOSTILE = "<script>alert(1)</script>"
 
 @pytest.fixture
 def staff(app):
-    add_user(app.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(app.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     return app.test_client()
 
 
@@ -60,7 +60,7 @@ def test_sign_in_sets_a_safe_session_cookie_and_goes_where_asked(staff):
 @pytest.mark.parametrize(("scheme", "secure"), [("http", False), ("https", True)])
 def test_without_a_public_url_the_cookie_is_secure_when_the_request_is(client_for, scheme, secure):
     client = client_for({"f.yaml": "steps:\n  s:\n    - hangup: {}\n"}, PUBLIC_URL=None)
-    add_user(client.application.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(client.application.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     response = sign_in(client, base_url=f"{scheme}://localhost")
     assert ("; Secure" in response.headers["Set-Cookie"]) is secure
 
@@ -158,7 +158,7 @@ def test_the_call_page_says_the_outcome_first_and_flags_fallbacks(client_for, ap
         """
     }
     client = client_for(flows)
-    add_user(client.application.extensions["toneflow.store"], "alice", PASSWORD)
+    add_user(client.application.extensions["toneflow.call_log"].engine, "alice", PASSWORD)
     assert client.get("/answer/ozml/pin?CallId=fb1").status_code == 200
     sign_in(client)
     html = client.get("/support/calls/fb1").get_data(as_text=True)

@@ -28,7 +28,7 @@ from toneflow.dtmf.parsing import parse
 from toneflow.dtmf.tokens import Key, Pause, Token
 from toneflow.dtmf.wire import WirePlan, WireTiming, wire_plan
 from toneflow.store import migrate
-from toneflow.web.state import CALL_LOG, FLOWS, STORE
+from toneflow.web.state import CALL_LOG, FLOWS
 
 #: The base URL answers are made with; what redirect and action URLs start with.
 BASE_URL = "http://toneflow.test"
@@ -116,7 +116,7 @@ def offline_app(flows_dir: Path, max_digits: int) -> Iterator[Flask]:
         try:
             yield app
         finally:
-            app.extensions[STORE].dispose()
+            app.extensions[CALL_LOG].engine.dispose()
 
 
 def run_case(app: Flask, client: FlaskClient, flow: str, case: Case, index: int) -> Outcome:

@@ -13,7 +13,7 @@ rather than on the queries, so they live here, in one place:
   takes the write lock up front and waits for it under the busy timeout, instead of
   failing at once when a read lock cannot be upgraded. Reads (see :func:`reading`)
   start with a plain deferred ``BEGIN``. A write that need only survive a crash of the
-  process (an answer's record, see :func:`writing`) runs with ``synchronous=NORMAL``:
+  process (an answer's record, :mod:`toneflow.store.direct`) runs with ``synchronous=NORMAL``:
   in WAL mode its commit is in the operating system's hands when it returns, with no
   ``fsync``; the next FULL commit on the file syncs it with its own.
 * PostgreSQL (psycopg 3): ``pool_pre_ping`` so a connection dropped by the server or a
@@ -25,7 +25,7 @@ connections must not be shared across a fork.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -41,8 +41,6 @@ SQLITE_BUSY_TIMEOUT_MS = 2000
 
 # Connection execution option that marks a read-only unit of work (see ``reading``).
 _READ_ONLY = "toneflow_read_only"
-# Connection execution option: the SQLite ``synchronous`` level of a write (``writing``).
-_SYNCHRONOUS = "toneflow_synchronous"
 # Where a SQLite connection keeps the ``synchronous`` level it is set to (its pool info).
 _SYNCHRONOUS_NOW = "toneflow_synchronous_now"
 #: A commit on disk before it returns (survives power loss): every write by default.
@@ -117,22 +115,6 @@ def reading(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-@contextmanager
-def writing(engine: Engine, *, survives_power_loss: bool = True) -> Iterator[Connection]:
-    """A write transaction; ``survives_power_loss=False`` for records that need only survive
-    the worker being killed (an answer's record), which on SQLite skips the ``fsync``.
-
-    The level is per connection, so it is set before the transaction begins and only when
-    it changes; every other write (``engine.begin()``) gets the default, FULL. PostgreSQL
-    is unaffected (each commit waits for its WAL flush, as the psycopg baseline's does).
-    """
-    with engine.connect() as conn:
-        if not survives_power_loss:
-            conn.execution_options(**{_SYNCHRONOUS: CRASH_SAFE})
-        with conn.begin():
-            yield conn
-
-
 def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
     if url.get_driver_name() != "pysqlite":
         raise UnsupportedDatabase(
@@ -168,15 +150,26 @@ def _make_sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         if options.get(_READ_ONLY):
             conn.exec_driver_sql("BEGIN")
             return
-        # Outside any transaction, before BEGIN: the level the commit below will use.
-        wanted = options.get(_SYNCHRONOUS, POWER_SAFE)
-        info = conn.connection.info
-        if info.get(_SYNCHRONOUS_NOW) != wanted:
-            conn.exec_driver_sql(f"PRAGMA synchronous = {wanted}")
-            info[_SYNCHRONOUS_NOW] = wanted
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Every write through SQLAlchemy is power-safe; the answer's is store.direct's.
+        begin_sqlite_write(conn.exec_driver_sql, conn.connection.info, POWER_SAFE)
 
     return engine
+
+
+def begin_sqlite_write(
+    execute: Callable[[str], object], info: dict[str, object], synchronous: str
+) -> None:
+    """Begin a SQLite write transaction whose commit has durability ``synchronous``.
+
+    The level is set outside any transaction, before BEGIN, and only when it changes
+    (``info`` is the pooled connection's, remembering its level). ``execute`` runs one
+    SQL text: the engine's ``begin`` listener passes SQLAlchemy's, the direct writes
+    (:mod:`toneflow.store.direct`) the DB-API cursor's.
+    """
+    if info.get(_SYNCHRONOUS_NOW) != synchronous:
+        execute(f"PRAGMA synchronous = {synchronous}")
+        info[_SYNCHRONOUS_NOW] = synchronous
+    execute("BEGIN IMMEDIATE")
 
 
 def _create_parent_folder(url: URL) -> None:

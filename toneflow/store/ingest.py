@@ -41,7 +41,8 @@ from sqlalchemy.engine import Engine
 from toneflow.funnel import path_part
 from toneflow.redact import mask_answer, mask_document, mask_number, mask_values
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
-from toneflow.store.engine import writing
+from toneflow.store.direct import Rollback, transaction
+from toneflow.store.engine import CRASH_SAFE
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
 from toneflow.store.writes import params, statements
 
@@ -120,11 +121,11 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     write = statements(engine.dialect.name)
     # An answer's record must survive the worker being killed, not power loss: on SQLite
     # its commit skips the fsync (``synchronous=NORMAL``); an event's never does.
-    with writing(engine, survives_power_loss=False) as conn:
+    with transaction(engine, synchronous=CRASH_SAFE) as tx:
         # The call row first: on PostgreSQL the row lock taken here orders concurrent
         # answers to one call, so answer ids follow serving order.
-        conn.execute(write.answer_upsert, values)
-        conn.execute(write.answer_insert, row)
+        tx.execute(write.answer_upsert, values)
+        tx.insert_row(write.answer_insert, row)
 
 
 def _steps(entry: AnswerEntry) -> list[str]:
@@ -225,14 +226,14 @@ def write_event(
         **given,
     )
     write = statements(engine.dialect.name)
-    with engine.connect() as conn, conn.begin() as transaction:
+    with transaction(engine) as tx:  # power-safe: committed before the 200 is sent
         # The call row first (the event row refers to it); a duplicate undoes it.
-        conn.execute(write.event_upsert, values)
-        inserted = conn.execute(write.event_insert, values).scalar_one_or_none()
+        tx.execute(write.event_upsert, values)
+        tx.execute(write.event_insert, values)
+        inserted = tx.first()
         if inserted is None:
-            transaction.rollback()
-            return False
-    return True
+            raise Rollback
+    return inserted is not None
 
 
 def is_future_dated(created_at: datetime, received_at: datetime) -> bool:

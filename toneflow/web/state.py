@@ -1,7 +1,8 @@
 """What the app holds for its views: the flow set, the call log, the store engine, the URL.
 
-``create_app`` builds each once: the engine (for sign-in and API tokens) and the
-:class:`~toneflow.store.CallLog` over it (every read and write of the call log).
+``create_app`` builds each once. The :class:`~toneflow.store.CallLog` (every read and
+write of the call log) owns the store's one engine; :func:`store` is that engine, for
+sign-in and API tokens, so there is no second copy of it to keep in step.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from toneflow.signing import environ_answer_content
 from toneflow.store import CallLog
 
 FLOWS = "toneflow.flows"
-STORE = "toneflow.store"
 CALL_LOG = "toneflow.call_log"
 SIGNATURES = "toneflow.signatures"
 #: The store's last known state ("ok", "not_migrated", "unavailable"), per process.
@@ -26,8 +26,8 @@ def flows() -> FlowSet:
 
 
 def store() -> Engine:
-    """The store's engine: for support users, sessions and API tokens."""
-    return current_app.extensions[STORE]
+    """The store's engine (the call log's): for support users, sessions and API tokens."""
+    return current_app.extensions[CALL_LOG].engine
 
 
 def call_log() -> CallLog:

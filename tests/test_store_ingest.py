@@ -1,220 +1,38 @@
-"""The call log store: its schema, the contract's event and outcome rules, concurrency.
+"""toneflow.store.ingest: writing answers and events, the contract's rules for each.
 
 Every test that touches a database runs on SQLite and, when TEST_DATABASE_URL is set,
 on PostgreSQL (the ``database_url`` fixture), after migrating it with Alembic exactly as
-the app does.
+the app does. The call's record is read back through the store's reads.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import threading
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
 from store_support import (
     COMPLETED_AT,
     RECEIVED,
     SEED_BODY,
     T0,
+    count,
     get_call,
     post,
     record_answer,
     record_event,
+    run_together,
     served,
     webhook,
 )
 
 from toneflow.outcome import derive_outcome
-from toneflow.store import CallLog, dedupe_key, make_engine, metadata, migrate
-from toneflow.store.engine import SQLITE_BUSY_TIMEOUT_MS
+from toneflow.store import dedupe_key
 from toneflow.store.tables import answers, events
 
-#: What ``served()`` records as an answer's request: the normalised request, as served.
-REQUEST = {
-    "call": {
-        "id": "call_123",
-        "from": "+15551230001",
-        "to": "+15551230002",
-        "direction": "inbound",
-    },
-    "input": {"digits": None},
-    "variables": {"lang": "en"},
-}
-
-
-def count(engine: sa.Engine, table: sa.Table) -> int:
-    with engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-
-
-def run_together(n: int, work: Callable[[], Any]) -> list[Any]:
-    """Run ``work`` in n threads released at once; return results, re-raise any error."""
-    barrier = threading.Barrier(n)
-    results: list[Any] = [None] * n
-    errors: list[BaseException] = []
-
-    def worker(i: int) -> None:
-        try:
-            barrier.wait()
-            results[i] = work()
-        except BaseException as exc:  # re-raised in the test's thread below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-    return results
-
-
-# --- schema -----------------------------------------------------------------------
-
-
-def test_migration_creates_exactly_the_tables_metadata_describes(engine):
-    with engine.connect() as conn:
-        context = MigrationContext.configure(
-            conn, opts={"compare_type": True, "compare_server_default": True}
-        )
-        assert compare_metadata(context, metadata) == []
-
-
-def test_upgrade_records_head_and_is_idempotent(database_url):
-    assert migrate.current(database_url) is None
-    migrate.upgrade(database_url)
-    migrate.upgrade(database_url)
-    assert migrate.current(database_url) == migrate.head()
-
-
-def test_ping_needs_a_migrated_store(database_url):
-    engine = make_engine(database_url)
-    try:
-        with pytest.raises(sa.exc.DBAPIError):
-            CallLog(engine).ping()
-        migrate.upgrade(engine)
-        CallLog(engine).ping()
-    finally:
-        engine.dispose()
-
-
-def test_ping_raises_when_the_server_is_unreachable():
-    engine = make_engine("postgresql://nobody@127.0.0.1:1/none")
-    try:
-        with pytest.raises(sa.exc.OperationalError):
-            CallLog(engine).ping()
-    finally:
-        engine.dispose()
-
-
-# --- engine -----------------------------------------------------------------------
-
-
-def test_the_store_does_not_import_the_web_layer():
-    code = (
-        "import sys, toneflow.store, toneflow.store.migrate;"
-        "bad = sorted(m for m in sys.modules if m == 'flask' or m.startswith('toneflow.web'));"
-        "assert not bad, bad"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "postgres://u:p@db.invalid:5432/toneflow",
-        "postgresql://u:p@db.invalid:5432/toneflow",
-        "postgresql+psycopg://u:p@db.invalid:5432/toneflow",
-    ],
-    ids=["heroku-scheme", "bare-scheme", "psycopg-scheme"],
-)
-def test_postgres_urls_use_psycopg_and_creating_the_engine_does_not_connect(url):
-    engine = make_engine(url)  # db.invalid never resolves: connecting would fail here
-    assert engine.dialect.name == "postgresql"
-    assert engine.dialect.driver == "psycopg"
-    assert engine.url.host == "db.invalid"
-    engine.dispose()
-
-
-def test_sqlite_engine_creates_the_folder_but_not_the_database(tmp_path):
-    path = tmp_path / "instance" / "nested" / "toneflow.db"
-    engine = make_engine(f"sqlite:///{path}")
-    assert path.parent.is_dir()
-    assert not path.exists()
-    engine.dispose()
-
-
-def test_unsupported_database_is_refused():
-    with pytest.raises(ValueError, match="unsupported"):
-        make_engine("mysql://u@localhost/toneflow")
-
-
-def test_sqlite_runs_wal_full_sync_foreign_keys_and_a_busy_timeout(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite connection settings")
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
-        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
-        assert (
-            conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == SQLITE_BUSY_TIMEOUT_MS == 2000
-        )
-
-
-def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite transaction mode")
-    statements: list[str] = []
-
-    def capture(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", capture)
-    try:
-        record_answer(engine, served("menu"))
-        # Only a durability PRAGMA (below) may come before the transaction begins.
-        assert next(s for s in statements if not s.startswith("PRAGMA synchronous")) == (
-            "BEGIN IMMEDIATE"
-        )
-        statements.clear()
-        get_call(engine, "call_123")
-        assert statements[0] == "BEGIN"
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", capture)
-
-
-def test_sqlite_commits_answers_crash_safe_and_events_power_safe(engine):
-    """An answer's record needs to survive a killed worker (NORMAL); an acknowledged event
-    power loss (FULL), also when the same pooled connection wrote an answer just before."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite durability levels")
-    levels: list[int] = []
-
-    def at_commit(conn):
-        cursor = conn.connection.dbapi_connection.execute("PRAGMA synchronous")
-        levels.append(cursor.fetchone()[0])
-
-    sa.event.listen(engine, "commit", at_commit)
-    try:
-        record_answer(engine, served("menu"))
-        post(engine, "call.ringing", webhook_id="msg_a")
-        record_answer(engine, served("done", terminal=True))
-        with engine.begin() as conn:  # any other write: the default, FULL
-            conn.exec_driver_sql("SELECT 1")
-    finally:
-        sa.event.remove(engine, "commit", at_commit)
-    assert levels == [1, 2, 1, 2]  # NORMAL, FULL, NORMAL, FULL
-
-
-# --- events -----------------------------------------------------------------------
+# --- events ----------------------------------------------------------------------
 
 
 def test_the_minivoice_seed_webhook_makes_a_completed_never_answered_call(engine):
@@ -264,10 +82,6 @@ def test_extra_fields_in_the_body_are_stored_as_received(engine):
     body["call"]["sip_headers"] = {"X-Foo": "bar"}
     record_event(engine, event=validated, body=body, webhook_id=None, received_at=RECEIVED)
     assert get_call(engine, "call_123")["events"][0]["body"] == body
-
-
-def test_unknown_call_is_none(engine):
-    assert get_call(engine, "nope") is None
 
 
 def test_redelivery_with_the_same_webhook_id_is_stored_once_and_changes_nothing(engine):
@@ -364,25 +178,6 @@ def test_events_fill_call_fields_the_answers_left_empty(engine):
     assert record["direction"] == "inbound"  # the answer had already said
 
 
-def test_times_read_back_as_aware_utc(engine):
-    offset = timezone(timedelta(hours=-4))
-    post(
-        engine,
-        created_at=COMPLETED_AT.astimezone(offset),
-        received_at=RECEIVED.astimezone(offset),
-    )
-    record_answer(engine, served("menu", at=T0.astimezone(offset)))
-    with engine.connect() as conn:
-        created_at = conn.execute(sa.select(events.c.created_at)).scalar_one()
-        at = conn.execute(sa.select(answers.c.at)).scalar_one()
-    assert created_at == COMPLETED_AT
-    assert created_at.utcoffset() == timedelta(0)
-    assert at.utcoffset() == timedelta(0)
-    record = get_call(engine, "call_123")
-    assert record["completed_at"] == "2026-05-29T12:10:00Z"
-    assert record["answers"][0]["at"] == "2026-05-29T12:00:00Z"
-
-
 def test_naive_times_and_bad_call_ids_are_refused(engine):
     with pytest.raises(ValueError, match="aware"):
         record_answer(engine, served("menu", at=datetime(2026, 5, 29, 12, 0)))
@@ -395,7 +190,20 @@ def test_naive_times_and_bad_call_ids_are_refused(engine):
     assert count(engine, events) == 0
 
 
-# --- answers and outcomes ---------------------------------------------------------
+# --- answers and outcomes --------------------------------------------------------
+
+
+#: What ``served()`` records as an answer's request: the normalised request, as served.
+REQUEST = {
+    "call": {
+        "id": "call_123",
+        "from": "+15551230001",
+        "to": "+15551230002",
+        "direction": "inbound",
+    },
+    "input": {"digits": None},
+    "variables": {"lang": "en"},
+}
 
 
 def test_answers_are_recorded_in_serving_order_with_the_exact_body(engine):
@@ -549,7 +357,70 @@ def test_derive_outcome(state, expected):
     assert (outcome["kind"], outcome["step"], outcome["reason"]) == expected
 
 
-# --- concurrency ------------------------------------------------------------------
+# --- how each write commits (SQLite) ---------------------------------------------
+
+
+@contextmanager
+def sqlite_statements(engine) -> Iterator[list[tuple[int, str]]]:
+    """Every SQL text SQLite runs on ``engine``'s connections, as (connection, text).
+
+    SQLite's own trace, not SQLAlchemy's events: the call log's writes run on the pooled
+    DB-API connection (toneflow.store.direct), and what counts is what SQLite executes.
+    Connections made from here on are traced from their first statement (the level the
+    engine sets when it connects included).
+    """
+    seen: list[tuple[int, str]] = []
+
+    def trace(dbapi_connection, _record) -> None:
+        key = id(dbapi_connection)
+        dbapi_connection.set_trace_callback(lambda sql: seen.append((key, sql)))
+
+    engine.dispose()
+    sa.event.listen(engine, "connect", trace, insert=True)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "connect", trace)
+        engine.dispose()
+
+
+def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite transaction mode")
+    with sqlite_statements(engine) as seen:
+        record_answer(engine, served("menu"))
+        post(engine, "call.ringing", webhook_id="msg_a")
+        writes = [sql for _, sql in seen if not sql.startswith("PRAGMA")]
+        # Each write: BEGIN IMMEDIATE (only a PRAGMA before it), the upsert and the row.
+        assert [sql.split()[0] for sql in writes] == ["BEGIN", "INSERT", "INSERT", "COMMIT"] * 2
+        assert writes[0] == writes[4] == "BEGIN IMMEDIATE"
+        seen.clear()
+        get_call(engine, "call_123")
+        assert next(sql for _, sql in seen if not sql.startswith("PRAGMA")) == "BEGIN"
+
+
+def test_sqlite_commits_answers_crash_safe_and_events_power_safe(engine):
+    """An answer's record needs to survive a killed worker (NORMAL); an acknowledged event
+    power loss (FULL), also when the same pooled connection wrote an answer just before."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("SQLite durability levels")
+    with sqlite_statements(engine) as seen:
+        record_answer(engine, served("menu"))
+        post(engine, "call.ringing", webhook_id="msg_a")
+        record_answer(engine, served("done", terminal=True))
+        with engine.begin() as conn:  # any other write: the default, FULL
+            conn.exec_driver_sql("SELECT 1")
+    levels: list[str] = []
+    level_of: dict[int, str] = {}
+    for connection, sql in seen:
+        if sql.startswith("PRAGMA synchronous = "):
+            level_of[connection] = sql.rsplit(" ", 1)[1]
+        elif sql == "COMMIT":
+            levels.append(level_of[connection])
+    assert levels == ["NORMAL", "FULL", "NORMAL", "FULL"]
+
+
+# --- concurrency -----------------------------------------------------------------
 
 
 def test_concurrent_redeliveries_store_exactly_one_event(engine):
@@ -580,10 +451,3 @@ def test_concurrent_first_answers_to_one_call_all_get_logged(engine):
     assert results == [None] * 8
     assert count(engine, answers) == 8
     assert get_call(engine, "call_123")["last_step"] == "menu"
-
-
-def test_the_sqlite_lock_wait_is_configurable(tmp_path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}", busy_timeout_ms=150)
-    with engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 150
-    engine.dispose()
