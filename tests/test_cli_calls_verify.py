@@ -243,7 +243,7 @@ def test_migration_0004_goes_down_and_up_again(database_url):
         assert migrate.current(engine) == "0003"
         assert "verifications" not in sa.inspect(engine).get_table_names()
         migrate.upgrade(engine)
-        assert migrate.current(engine) == "0004"
+        assert migrate.current(engine) == migrate.head()
         assert "verifications" in sa.inspect(engine).get_table_names()
         assert get_call(engine, "keep1")["verifications"] == []
     finally:

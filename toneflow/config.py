@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # signs support sessions; random per start when unset
     "SESSION_IDLE_MINUTES": 30,  # a support session ends after this long without a request
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    "SERVER_ID": None,  # names this server in flow_versions.first_loaded_by; None: host:port
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.

@@ -56,9 +56,16 @@ class CallLog:
     # --- writes -------------------------------------------------------------------
 
     def record_answer(
-        self, request: AnswerRequest, answer: Answer, *, at: datetime, duration_ms: float
+        self,
+        request: AnswerRequest,
+        answer: Answer,
+        *,
+        at: datetime,
+        duration_ms: float,
+        requested_step: str | None = None,
     ) -> None:
-        """Put a served answer on its call's timeline (:class:`AnswerNotRecorded` if not)."""
+        """Put a served answer on its call's timeline (:class:`AnswerNotRecorded` if not;
+        ``PinnedElsewhere``, writing nothing, if the call started on another version)."""
         self._write(
             AnswerEntry(
                 request=request,
@@ -72,6 +79,7 @@ class CallLog:
                 duration_ms=duration_ms,
                 fallback_from=answer.fallback_from,
                 fallback_reason=answer.fallback_reason,
+                requested_step=requested_step,
             )
         )
 

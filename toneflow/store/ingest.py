@@ -36,12 +36,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy.engine import Engine
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
 
 from toneflow.redact import mask_answer, mask_document, mask_number
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
 from toneflow.store.engine import writing
-from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
+from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers
 from toneflow.store.writes import params, statements
 
 COMPLETED_EVENT = "call.completed"
@@ -71,10 +72,42 @@ class AnswerEntry:
     fallback_from: str | None = None
     fallback_reason: str | None = None
     error_reason: str | None = None
+    #: The step the platform asked for (None: the start step), for ``toneflow replay``.
+    requested_step: str | None = None
 
     @property
     def status(self) -> int:
         return 500 if self.error_reason is not None else 200
+
+
+class PinnedElsewhere(Exception):
+    """The call started on another version of the flow; nothing was written.
+
+    A call keeps the version that served its first answer: the caller serves the step
+    again with ``version`` and writes that.
+    """
+
+    def __init__(self, flow: str, version: str) -> None:
+        super().__init__(f"the call is pinned to version {version} of flow '{flow}'")
+        self.flow = flow
+        self.version = version
+
+
+def pinned_version(conn: Connection, pin: Any, call_id: str, flow: str) -> str | None:
+    """The version of ``flow`` the call is pinned to (None: this is its first answer of
+    ``flow``), from the row the upsert returned.
+
+    The call row pins its first flow; a call that asks for a second flow (which no
+    redirect leads to, but a platform may) is pinned there by its first answer of it.
+    """
+    if pin.pin_flow == flow:
+        return pin.pin_version
+    return conn.execute(
+        sa.select(answers.c.flow_version)
+        .where(answers.c.call_id == call_id, answers.c.flow == flow)
+        .order_by(answers.c.id)
+        .limit(1)
+    ).scalar_one_or_none()
 
 
 def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
@@ -82,6 +115,8 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
 
     A failed answer goes on the timeline and, if it is the call's first, on the call as
     ``error_step``; it never moves ``last_step``, since nothing of that step was served.
+    Raises :class:`PinnedElsewhere`, writing nothing, when the call started on another
+    version of the flow than the one that answered.
     """
     call = entry.request.call
     call_id = call.get("id")
@@ -93,6 +128,7 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         call_id=call_id,
         seen_at=at,
         flow=entry.flow,
+        flow_version=entry.flow_version,
         dialect=entry.dialect,
         step=entry.step,
         terminal=entry.terminal,
@@ -116,7 +152,10 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     with writing(engine, survives_power_loss=False) as conn:
         # The call row first: on PostgreSQL the row lock taken here orders concurrent
         # answers to one call, so answer ids follow serving order.
-        conn.execute(write.answer_upsert, values)
+        pin = conn.execute(write.answer_upsert, values).one()
+        pinned = pinned_version(conn, pin, call_id, entry.flow)
+        if pinned is not None and pinned != entry.flow_version:
+            raise PinnedElsewhere(entry.flow, pinned)  # rolls the upsert back
         conn.execute(write.answer_insert, row)
 
 
@@ -151,6 +190,7 @@ def _timeline_fields(entry: AnswerEntry, request: Any, body: str) -> dict[str, A
         "fallback_from": entry.fallback_from,
         "fallback_reason": entry.fallback_reason,
         "error_reason": entry.error_reason,
+        "requested_step": entry.requested_step,
     }
 
 

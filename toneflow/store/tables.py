@@ -7,6 +7,7 @@ Alembic revisions create it and a test proves they match it. The call log's tabl
   never has to scan answers or events;
 * ``answers``: every answer served to a call, with the exact body sent;
 * ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
+* ``flow_versions``: every flow version any server loaded, with its exact source;
 * ``verifications``: what a call recording was heard to carry against what was served
   (``toneflow calls verify --attach``);
 
@@ -73,6 +74,10 @@ calls = sa.Table(
     sa.Column("error_reason", sa.Text),
     # The outcome kind, kept current by every write so the list can filter on an index.
     sa.Column("outcome", sa.String(OUTCOME_MAX)),
+    # The flow version that served the call's first answer: it serves all of its later
+    # steps (set once; ``toneflow.store.pins``). NULL until the first answer.
+    sa.Column("pin_flow", sa.String(NAME_MAX)),
+    sa.Column("pin_version", sa.String(128)),
     # The list is newest first with (first_seen, call_id) as its keyset; each filter has
     # an index that ends in the same pair, so a filtered first page reads a few rows.
     sa.Index(None, "first_seen", "call_id"),
@@ -117,6 +122,8 @@ answers = sa.Table(
     # The HTTP status sent: 200, or 500 when the step failed and there was no fallback.
     sa.Column("status", sa.Integer, nullable=False, server_default="200"),
     sa.Column("error_reason", sa.Text),  # why it failed, when status is 500
+    # The step the platform asked for (NULL: the start step), for ``toneflow replay``.
+    sa.Column("requested_step", sa.String(NAME_MAX)),
     sa.Index(None, "call_id", "id"),
 )
 
@@ -146,6 +153,17 @@ verifications = sa.Table(
     sa.Column("heard", sa.Text, nullable=False),
     sa.Column("difference", sa.Text),  # the first difference; NULL when they matched
     sa.Index(None, "call_id", "id"),
+)
+
+#: Every flow version any server has loaded: its exact source, and who loaded it first.
+flow_versions = sa.Table(
+    "flow_versions",
+    metadata,
+    sa.Column("flow", sa.String(NAME_MAX), primary_key=True),
+    sa.Column("version", sa.String(128), primary_key=True),  # flows.compile.flow_version
+    sa.Column("source", sa.Text, nullable=False),  # the file's text, exactly
+    sa.Column("first_loaded_at", UTCDateTime, nullable=False),
+    sa.Column("first_loaded_by", sa.Text, nullable=False),  # TONEFLOW_SERVER_NAME
 )
 
 #: Support staff who may sign in to /support (``toneflow users add NAME``).

@@ -11,7 +11,18 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
-from toneflow.web import answer, api, events, health, metrics, openapi, reload, support
+from toneflow.web import (
+    answer,
+    api,
+    events,
+    flow_versions,  # noqa: F401  (adds its routes to the api and support blueprints)
+    health,
+    metrics,
+    openapi,
+    pinning,
+    reload,
+    support,
+)
 from toneflow.web.errors import ApiError, register_error_handlers
 from toneflow.web.limits import BodyLimit
 
@@ -82,6 +93,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_a_bad_host)
     app.after_request(_send_request_id)
     reload.init_app(app)
+    pinning.init_app(app)
     for blueprint in (answer.bp, events.bp, api.bp, health.bp, metrics.bp, openapi.bp):
         app.register_blueprint(blueprint)
     support.init_app(app)

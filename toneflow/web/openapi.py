@@ -22,6 +22,7 @@ from schemas.calls import CallListArgsSchema, CallLookupArgsSchema, CallPageSche
 from schemas.errors import ErrorSchema
 from schemas.events import EventSchema
 from schemas.minivoice import MiniVoiceAnswerSchema
+from schemas.versions import FlowVersionListSchema, FlowVersionSourceSchema
 
 bp = Blueprint("openapi", __name__)
 _CACHE = "toneflow.openapi"
@@ -78,6 +79,8 @@ def build_spec() -> APISpec:
         ("CallPage", CallPageSchema),
         ("CallRecord", CallRecordSchema),
         ("Health", HealthSchema),
+        ("FlowVersionList", FlowVersionListSchema),
+        ("FlowVersionSource", FlowVersionSourceSchema),
     ):
         spec.components.schema(name, schema=schema)
     model = _model_fields(marshmallow)
@@ -85,6 +88,7 @@ def build_spec() -> APISpec:
     _answer_paths(spec, model)
     _event_path(spec)
     _api_paths(spec)
+    _version_paths(spec)
     spec.path(
         path="/healthz",
         operations={
@@ -258,6 +262,40 @@ def _api_paths(spec: APISpec) -> None:
                 "responses": {
                     200: _json("CallRecord", "the record"),
                     **_errors(400, 401, 404, 405, 503),
+                },
+            }
+        },
+    )
+
+
+def _version_paths(spec: APISpec) -> None:
+    """``/api/flows/<flow>/versions[/<version>]`` (issue 13)."""
+    secured = {"security": [{"bearer": []}]}
+    spec.path(
+        path="/api/flows/{flow}/versions",
+        operations={
+            "get": {
+                **secured,
+                "summary": "every stored version of a flow: first loaded, first and last "
+                "served, calls served",
+                "parameters": [_path_param("flow")],
+                "responses": {
+                    200: _json("FlowVersionList", "the versions, oldest first"),
+                    **_errors(401, 404, 405, 503),
+                },
+            }
+        },
+    )
+    spec.path(
+        path="/api/flows/{flow}/versions/{version}",
+        operations={
+            "get": {
+                **secured,
+                "summary": "one flow version's exact source",
+                "parameters": [_path_param("flow"), _path_param("version")],
+                "responses": {
+                    200: _json("FlowVersionSource", "the version and its source"),
+                    **_errors(401, 404, 405, 503),
                 },
             }
         },

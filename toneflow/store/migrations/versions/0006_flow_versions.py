@@ -1,0 +1,51 @@
+"""Flow versions: every version's source, each call's pinned version, the step asked for.
+
+Revision ID: 0006
+Revises: 0004
+Create Date: 2026-12-01 12:00:00
+
+``flow_versions`` keeps each flow version (its source's hash) with the exact source text,
+the first time any server loaded it. ``calls.pin_flow``/``pin_version`` hold the version
+that served the call's first answer, which serves all of its later steps (set once, by
+the same upsert every answer already runs). ``answers.requested_step`` is the step the
+platform asked for (NULL: the start step), so ``toneflow replay`` can ask again.
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision: str = "0006"
+down_revision: str | Sequence[str] | None = "0004"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_AT = sa.DateTime(timezone=True)
+
+
+def upgrade() -> None:
+    op.create_table(
+        "flow_versions",
+        sa.Column("flow", sa.String(64), nullable=False),
+        sa.Column("version", sa.String(128), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("first_loaded_at", _AT, nullable=False),
+        sa.Column("first_loaded_by", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("flow", "version", name="pk_flow_versions"),
+    )
+    with op.batch_alter_table("calls") as batch:
+        batch.add_column(sa.Column("pin_flow", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("pin_version", sa.String(128), nullable=True))
+    with op.batch_alter_table("answers") as batch:
+        batch.add_column(sa.Column("requested_step", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("answers") as batch:
+        batch.drop_column("requested_step")
+    with op.batch_alter_table("calls") as batch:
+        batch.drop_column("pin_version")
+        batch.drop_column("pin_flow")
+    op.drop_table("flow_versions")
