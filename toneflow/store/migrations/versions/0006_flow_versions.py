@@ -23,6 +23,13 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _AT = sa.DateTime(timezone=True)
+# Answers recorded before this revision: each call's first answer asked for the start
+# step; a later one for the step it served (the failed one, when it fell back). A switch
+# is recorded as the step it chose, so replaying such a call may differ at a switch.
+_BACKFILL = """
+UPDATE answers SET requested_step = COALESCE(fallback_from, step)
+WHERE id NOT IN (SELECT MIN(id) FROM answers GROUP BY call_id)
+"""
 
 
 def upgrade() -> None:
@@ -40,6 +47,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("pin_version", sa.String(128), nullable=True))
     with op.batch_alter_table("answers") as batch:
         batch.add_column(sa.Column("requested_step", sa.String(64), nullable=True))
+    op.execute(_BACKFILL)
 
 
 def downgrade() -> None:
