@@ -50,11 +50,13 @@ def record_versions(engine: Engine, flows: Iterable[Flow], *, server: str, at: d
     ]
     if not rows:
         return 0
-    statement = _insert(engine.dialect.name, flow_versions).on_conflict_do_nothing(
-        index_elements=[flow_versions.c.flow, flow_versions.c.version]
+    statement = (
+        _insert(engine.dialect.name, flow_versions)
+        .on_conflict_do_nothing(index_elements=[flow_versions.c.flow, flow_versions.c.version])
+        .returning(flow_versions.c.version)
     )
     with engine.begin() as conn:
-        return sum(conn.execute(statement, row).rowcount for row in rows)
+        return sum(len(conn.execute(statement, row).all()) for row in rows)
 
 
 def get_version(engine: Engine, flow: str, version: str) -> dict[str, Any] | None:
