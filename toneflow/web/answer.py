@@ -1,8 +1,11 @@
-"""``/answer/<dialect>/<flow>[/<step>]``: parse, answer, log, record, return.
+"""``/answer/<dialect>/<flow>[/<step>]``: parse, answer, record, log, return.
 
 The answer is served even when the call log cannot be written: the platform is waiting
 with a caller in silence. The lost record is then logged in full (``store_write_failed``)
 so nothing is lost for good (masked as the store would have kept it, when redacting).
+The one exception: a later step of a call whose flow version this process cannot know
+without the store gets ``503``, never another version (:mod:`toneflow.web.pinning`).
+The write comes before the log line because it says which version the call is on.
 ``answering`` is the pure answer module; ``engine`` means only the SQLAlchemy engine.
 """
 
@@ -127,6 +130,7 @@ def _record(
     if not lost:
         pinning.remember(call_id, flow, served.flow.version)
     elif requested_step is not None and pinning.known(call_id, flow) != served.flow.version:
+        log.error("answer_refused_version_unknown", version=served.flow.version)
         raise pinning.StoreUnavailable(
             f"the version of flow '{flow}' call '{call_id}' started on cannot be known: "
             "the store is unavailable"
