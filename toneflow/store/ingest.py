@@ -36,13 +36,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from toneflow.redact import mask_answer, mask_document, mask_number
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
 from toneflow.store.engine import writing
-from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX, answers
+from toneflow.store.pins import first_version, pinned_insert
+from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
 from toneflow.store.writes import params, statements
 
 COMPLETED_EVENT = "call.completed"
@@ -83,31 +83,14 @@ class AnswerEntry:
 class PinnedElsewhere(Exception):
     """The call started on another version of the flow; nothing was written.
 
-    A call keeps the version that served its first answer: the caller serves the step
-    again with ``version`` and writes that.
+    A call keeps the version that served its first answer (:mod:`toneflow.store.pins`):
+    the caller serves the step again with ``version`` and writes that.
     """
 
     def __init__(self, flow: str, version: str) -> None:
         super().__init__(f"the call is pinned to version {version} of flow '{flow}'")
         self.flow = flow
         self.version = version
-
-
-def pinned_version(conn: Connection, pin: Any, call_id: str, flow: str) -> str | None:
-    """The version of ``flow`` the call is pinned to (None: this is its first answer of
-    ``flow``), from the row the upsert returned.
-
-    The call row pins its first flow; a call that asks for a second flow (which no
-    redirect leads to, but a platform may) is pinned there by its first answer of it.
-    """
-    if pin.pin_flow == flow:
-        return pin.pin_version
-    return conn.execute(
-        sa.select(answers.c.flow_version)
-        .where(answers.c.call_id == call_id, answers.c.flow == flow)
-        .order_by(answers.c.id)
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
@@ -128,7 +111,6 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         call_id=call_id,
         seen_at=at,
         flow=entry.flow,
-        flow_version=entry.flow_version,
         dialect=entry.dialect,
         step=entry.step,
         terminal=entry.terminal,
@@ -152,11 +134,10 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     with writing(engine, survives_power_loss=False) as conn:
         # The call row first: on PostgreSQL the row lock taken here orders concurrent
         # answers to one call, so answer ids follow serving order.
-        pin = conn.execute(write.answer_upsert, values).one()
-        pinned = pinned_version(conn, pin, call_id, entry.flow)
-        if pinned is not None and pinned != entry.flow_version:
+        conn.execute(write.answer_upsert, values)
+        if conn.execute(pinned_insert(), row).first() is None:
+            pinned = first_version(conn, call_id, entry.flow)
             raise PinnedElsewhere(entry.flow, pinned)  # rolls the upsert back
-        conn.execute(write.answer_insert, row)
 
 
 def loggable_answer(entry: AnswerEntry, *, redact: bool) -> dict[str, Any]:

@@ -74,10 +74,6 @@ calls = sa.Table(
     sa.Column("error_reason", sa.Text),
     # The outcome kind, kept current by every write so the list can filter on an index.
     sa.Column("outcome", sa.String(OUTCOME_MAX)),
-    # The flow version that served the call's first answer: it serves all of its later
-    # steps (set once; ``toneflow.store.pins``). NULL until the first answer.
-    sa.Column("pin_flow", sa.String(NAME_MAX)),
-    sa.Column("pin_version", sa.String(128)),
     # The list is newest first with (first_seen, call_id) as its keyset; each filter has
     # an index that ends in the same pair, so a filtered first page reads a few rows.
     sa.Index(None, "first_seen", "call_id"),

@@ -24,8 +24,8 @@ from toneflow.flows.compile import compile_flow, flow_version
 from toneflow.flows.model import Flow
 from toneflow.flows.registry import FlowSet
 from toneflow.store.engine import reading
-from toneflow.store.ingest import pinned_version
-from toneflow.store.tables import answers, calls, flow_versions
+from toneflow.store.pins import first_version
+from toneflow.store.tables import answers, flow_versions
 from toneflow.store.writes import _insert
 
 #: Compiled versions a process keeps for calls pinned to a version it does not serve.
@@ -167,9 +167,4 @@ def stored_pin(engine: Engine, call_id: str, flow: str) -> str | None:
     """The version of ``flow`` call ``call_id`` is pinned to, or None (a read, for a step
     the served version lacks: the write that usually tells was never reached)."""
     with reading(engine) as conn:
-        pin = conn.execute(
-            sa.select(calls.c.pin_flow, calls.c.pin_version).where(calls.c.call_id == call_id)
-        ).first()
-        if pin is None or pin.pin_flow is None:
-            return None
-        return pinned_version(conn, pin, call_id, flow)
+        return first_version(conn, call_id, flow)

@@ -104,31 +104,6 @@ OUTCOME_COLUMNS = (
 )
 
 
-class _Pins:
-    """The call's pinned flow version, set by its first answer and then kept (issue 13).
-
-    Part of the answer's upsert, which returns it: finding which version a call is pinned
-    to costs no statement of its own (``toneflow.store.ingest.write_answer``).
-    """
-
-    @staticmethod
-    def first(flow: sa.BindParameter[Any]) -> dict[str, Any]:
-        return {"pin_flow": flow, "pin_version": _param("flow_version", calls.c.pin_version)}
-
-    @staticmethod
-    def kept(flow: sa.BindParameter[Any]) -> dict[str, Any]:
-        c = calls.c
-        unset = c.pin_flow.is_(None)
-        version = _param("flow_version", c.pin_version)
-        return {
-            "pin_flow": sa.case((unset, flow), else_=c.pin_flow),
-            "pin_version": sa.case((unset, version), else_=c.pin_version),
-        }
-
-
-PINS = _Pins()
-
-
 @cache
 def statements(dialect: str) -> Statements:
     """Each write as few statements as it can be: an answer is one upsert of its call
@@ -172,7 +147,6 @@ def statements(dialect: str) -> Statements:
         "error_step": sa.case((has_error, _param("step", c.error_step)), else_=sa.null()),
         "error_reason": sa.case((has_error, error_reason), else_=sa.null()),
         "completed_at": sa.null(),
-        **PINS.first(flow),
     }
     answer_update = {
         "flow": sa.case((is_open, flow), else_=sa.func.coalesce(c.flow, flow)),
@@ -185,7 +159,6 @@ def statements(dialect: str) -> Statements:
         "error_reason": sa.case((first_error, error_reason), else_=c.error_reason),
         **seen_bounds,
         **fills,
-        **PINS.kept(flow),
     }
     # One statement for the call row, whether the call is new or not. On PostgreSQL the
     # row lock it takes orders concurrent answers to one call, so answer ids (inserted
@@ -194,7 +167,6 @@ def statements(dialect: str) -> Statements:
         _insert(dialect, calls)
         .values(_with_outcome(answer_new_call))
         .on_conflict_do_update(index_elements=[c.call_id], set_=_with_outcome(answer_update))
-        .returning(c.pin_flow, c.pin_version)
     )
 
     # An event's place in the call's order: its created_at, or its receipt time when it

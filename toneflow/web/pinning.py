@@ -1,10 +1,10 @@
 """A call keeps its flow version: the one that served its first step serves every later
 step, on any server, after any edit, reload or HUP.
 
-The store is the truth: the answer's own upsert sets the call's pin once and returns it
-(``toneflow.store.ingest.write_answer``), so learning the pin costs no statement. When
-it names another version than the one that answered, nothing was written, and the step
-is served again by the pinned version: compiled once from the source in the store
+The store is the truth: the answer's own insert is refused when the call's earlier
+answers came from another version (``toneflow.store.pins``), so learning the pin costs
+no statement. Then nothing was written, and the step is served again by the pinned
+version: compiled once from the source in the store
 (:class:`~toneflow.store.versions.VersionCache`) and written then.
 
 Each process also remembers the pins it has seen (:class:`CallPins`, bounded). A pin

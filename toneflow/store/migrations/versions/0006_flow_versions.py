@@ -1,14 +1,13 @@
-"""Flow versions: every version's source, each call's pinned version, the step asked for.
+"""Flow versions: every version's source, and the step each answer asked for.
 
 Revision ID: 0006
 Revises: 0004
 Create Date: 2026-12-01 12:00:00
 
 ``flow_versions`` keeps each flow version (its source's hash) with the exact source text,
-the first time any server loaded it. ``calls.pin_flow``/``pin_version`` hold the version
-that served the call's first answer, which serves all of its later steps (set once, by
-the same upsert every answer already runs). ``answers.requested_step`` is the step the
-platform asked for (NULL: the start step), so ``toneflow replay`` can ask again.
+the first time any server loaded it (a call's pin is its first answer's version:
+``toneflow.store.pins``). ``answers.requested_step`` is the step the platform asked for
+(NULL: the start step), so ``toneflow replay`` can ask again.
 """
 
 from collections.abc import Sequence
@@ -42,9 +41,6 @@ def upgrade() -> None:
         sa.Column("first_loaded_by", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("flow", "version", name="pk_flow_versions"),
     )
-    with op.batch_alter_table("calls") as batch:
-        batch.add_column(sa.Column("pin_flow", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("pin_version", sa.String(128), nullable=True))
     with op.batch_alter_table("answers") as batch:
         batch.add_column(sa.Column("requested_step", sa.String(64), nullable=True))
     op.execute(_BACKFILL)
@@ -53,7 +49,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("answers") as batch:
         batch.drop_column("requested_step")
-    with op.batch_alter_table("calls") as batch:
-        batch.drop_column("pin_version")
-        batch.drop_column("pin_flow")
     op.drop_table("flow_versions")
