@@ -8,11 +8,14 @@ version while a new call gets the new one; ``flows history`` shows both versions
 
 from __future__ import annotations
 
+import itertools
 import shutil
 
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from support import PROJECT_FLOWS, with_api_token
 
 from toneflow.cli import cli
@@ -20,6 +23,7 @@ from toneflow.flows.compile import flow_version
 from toneflow.store import migrate
 
 RENAMED = "    - redirect: finished\n  finished:\n"
+COUNTER = itertools.count()
 
 
 def invoke(*args: str):
@@ -205,3 +209,31 @@ def test_the_support_call_page_links_the_version_to_its_source(story):
     assert "{{ variables.confirmation_code }}#" in text
     missing = browser.get("/support/flows/appointment/versions/nope")
     assert missing.status_code == 404
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    code=st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12),
+    digits=st.text("0123456789*#AB", max_size=4),
+    dialect=st.sampled_from(["minivoice", "ozml"]),
+)
+def test_a_call_replayed_against_the_flows_that_served_it_is_the_same(app, code, digits, dialect):
+    """Whatever a caller sent (any confirmation code, any digits, either dialect, served
+    or fallen back), replaying the call against the folder that served it is the same."""
+    from toneflow.cli.replay import base_url, replay
+    from toneflow.flows.registry import load_flow_dir
+    from toneflow.store.replays import recorded_answers
+
+    client = app.test_client()
+    call_id = f"h{next(COUNTER)}"
+    start = {"call_id": call_id, "confirmation_code": code}
+    client.get(f"/answer/{dialect}/appointment", query_string=start)
+    client.post(f"/answer/{dialect}/menu/route", data={"CallId": call_id, "DtmfDigits": digits})
+    client.get(f"/answer/{dialect}/appointment/done", query_string={"call_id": call_id})
+    engine = app.extensions["toneflow.store"]
+    rows = recorded_answers(engine, call_id)
+    assert len(rows) == 3
+    steps = replay(rows, load_flow_dir(PROJECT_FLOWS, max_digits=128), base_url(rows, None))
+    assert [step.same for step in steps] == [True, True, True], [s.body for s in steps]
