@@ -270,36 +270,33 @@ def _api_paths(spec: APISpec) -> None:
 
 def _version_paths(spec: APISpec) -> None:
     """``/api/flows/<flow>/versions[/<version>]`` (issue 13)."""
-    secured = {"security": [{"bearer": []}]}
-    spec.path(
-        path="/api/flows/{flow}/versions",
-        operations={
-            "get": {
-                **secured,
-                "summary": "every stored version of a flow: first loaded, first and last "
-                "served, calls served",
-                "parameters": [_path_param("flow")],
-                "responses": {
-                    200: _json("FlowVersionList", "the versions, oldest first"),
-                    **_errors(401, 404, 405, 503),
-                },
-            }
-        },
+    _bearer_get(
+        spec,
+        "/api/flows/{flow}/versions",
+        "every stored version of a flow: first loaded, first and last served, calls served",
+        [_path_param("flow")],
+        _json("FlowVersionList", "the versions, oldest first"),
     )
-    spec.path(
-        path="/api/flows/{flow}/versions/{version}",
-        operations={
-            "get": {
-                **secured,
-                "summary": "one flow version's exact source",
-                "parameters": [_path_param("flow"), _path_param("version")],
-                "responses": {
-                    200: _json("FlowVersionSource", "the version and its source"),
-                    **_errors(401, 404, 405, 503),
-                },
-            }
-        },
+    _bearer_get(
+        spec,
+        "/api/flows/{flow}/versions/{version}",
+        "one flow version's exact source",
+        [_path_param("flow"), _path_param("version")],
+        _json("FlowVersionSource", "the version and its source"),
     )
+
+
+def _bearer_get(
+    spec: APISpec, path: str, summary: str, parameters: list, found: dict[str, Any]
+) -> None:
+    """A GET behind the bearer token answering ``found``, or 401, 404, 405 or 503."""
+    operation = {
+        "security": [{"bearer": []}],
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {200: found, **_errors(401, 404, 405, 503)},
+    }
+    spec.path(path=path, operations={"get": operation})
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:
