@@ -27,6 +27,7 @@ from toneflow.logs import configure_logging, get_logger
 from toneflow.signing import Verifier
 from toneflow.store import CallLog, make_engine, migrate
 from toneflow.store.engine import UnsupportedDatabase
+from toneflow.web.flow_versions import record_served
 from toneflow.web.reload import log_problems
 from toneflow.web.state import CALL_LOG, FLOWS, SIGNATURES, STORE_STATE
 
@@ -59,6 +60,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     log_problems(app.extensions[FLOWS].warnings)
     app.extensions[STORE_STATE] = _check_schema(engine)
+    if app.extensions[STORE_STATE] == "ok":
+        record_served(app)
+        engine.dispose()  # no connection may cross gunicorn's fork
     if settings["PUBLIC_URL"]:
         # The base URL is known, so static steps become bytes now, in the master process
         # that gunicorn forks: every worker starts with them.

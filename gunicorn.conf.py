@@ -92,8 +92,11 @@ def on_reload(arbiter):
     if arbiter.app.callable is None:
         return  # the app is not preloaded: each new worker builds it, reading the files
     from toneflow.web.reload import reload_flows
+    from toneflow.web.state import CALL_LOG
 
     reload_flows(arbiter.app.callable, force=True)
+    # Recording the versions opened a connection in the master: none may cross the fork.
+    arbiter.app.callable.extensions[CALL_LOG].engine.dispose()
 
 
 def child_exit(server, worker):

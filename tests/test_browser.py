@@ -15,8 +15,18 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from support import POSTGRES_URL, free_port, reset_postgres, server_env, start, stop, wait_until_up
+from support import (
+    POSTGRES_URL,
+    PROJECT_FLOWS,
+    free_port,
+    reset_postgres,
+    server_env,
+    start,
+    stop,
+    wait_until_up,
+)
 
+from toneflow.flows.compile import flow_version
 from toneflow.store import make_engine, migrate
 from toneflow.store.access import add_user, create_token
 
@@ -309,3 +319,21 @@ def test_the_flow_page_counts_equal_the_apis_funnel(page, server, shots):
     assert lit_steps(page) == []  # unlit
     assert page.locator("script").count() == 0
     shot(page, shots, "support-flow")
+
+
+def test_a_version_links_from_the_call_to_its_source(page):
+    """Issue 13: each answer's flow version opens the exact source that served it."""
+    sign_in(page)
+    page.get_by_role("link", name="done1").click()
+    version = (PROJECT_FLOWS / "appointment.yaml").read_bytes()
+    links = page.locator("a.version")
+    expect(links).to_have_count(2)
+    expect(links.first).to_have_text(flow_version(version))
+    links.first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        f"Flow appointment, version {flow_version(version)}"
+    )
+    source = page.locator("pre.source")
+    expect(source).to_contain_text("Your appointment is confirmed. Goodbye.")
+    expect(source).to_contain_text('digits: "{{ variables.confirmation_code }}#"')
+    assert page.locator("script").count() == 0

@@ -36,6 +36,7 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_HOPS": 0,  # reverse proxies in front whose X-Forwarded-* headers are trusted
     # Push platforms (TONEFLOW_VICIDIAL_URL, …): unset until configured (toneflow.push).
     **dict.fromkeys(PUSH_SETTINGS),
+    "SERVER_ID": None,  # names this server in flow_versions.first_loaded_by; None: host:port
 }
 
 #: Settings read from unprefixed variables, by long-standing platform convention.

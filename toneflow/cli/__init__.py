@@ -15,9 +15,11 @@ from toneflow.cli.access import tokens, users
 from toneflow.cli.calls import calls
 from toneflow.cli.db import db
 from toneflow.cli.dtmf import dtmf
+from toneflow.cli.flows import flows
 from toneflow.cli.flowtest import flowtest
 from toneflow.cli.lint import lint
 from toneflow.cli.push import push
+from toneflow.cli.replay import replay_command
 from toneflow.cli.schema import schema
 from toneflow.cli.webhooks import webhooks
 from toneflow.config import ConfigError
@@ -60,7 +62,9 @@ cli = ToneflowGroup(
 cli = click.version_option(
     package_name="toneflow", prog_name="toneflow", message="%(prog)s %(version)s"
 )(cli)
-for command in (calls, db, dtmf, flowtest, lint, push, schema, tokens, users, webhooks):
+for command in (
+    calls, db, dtmf, flows, flowtest, lint, push, replay_command, schema, tokens, users, webhooks,
+):  # fmt: skip
     cli.add_command(command)
 
 

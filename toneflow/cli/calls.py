@@ -33,6 +33,19 @@ DURATION = re.compile(r"^(\d+)([dhm])$")
 UNITS = {"d": "days", "h": "hours", "m": "minutes"}
 
 
+def age_cutoff(age: str, option: str) -> datetime:
+    """``30d``, ``12h``, ``90m`` ago, as an instant (``prune --older-than``, ``replay --since``)."""
+    match = DURATION.match(age)
+    if match is None or int(match.group(1)) == 0:
+        raise click.UsageError(f"{option}: give a positive number and d, h or m, e.g. 30d")
+    try:
+        return datetime.now(UTC) - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError as err:
+        raise click.UsageError(
+            f"{option}: {age} reaches back past the year 1; give a shorter age"
+        ) from err
+
+
 def _filters(**options: Any) -> dict[str, Any]:
     """The list filters given on the command line, validated as the API validates them."""
     given = {name: value for name, value in options.items() if value is not None}
@@ -203,15 +216,7 @@ def export_command(fmt: str, output: TextIO, **options: Any) -> None:
 @click.option("--older-than", required=True, help="age of last activity, e.g. 30d, 12h, 90m")
 def prune_command(older_than: str) -> None:
     """Delete calls (with their timelines) last seen longer ago than --older-than."""
-    match = DURATION.match(older_than)
-    if match is None or int(match.group(1)) == 0:
-        raise click.UsageError("--older-than: give a positive number and d, h or m, e.g. 30d")
-    try:
-        cutoff = datetime.now(UTC) - timedelta(**{UNITS[match.group(2)]: int(match.group(1))})
-    except OverflowError as err:
-        raise click.UsageError(
-            f"--older-than: {older_than} reaches back past the year 1; give a shorter age"
-        ) from err
+    cutoff = age_cutoff(older_than, "--older-than")
     with command_call_log() as call_log:
         deleted = call_log.prune(cutoff)
     click.echo(f"pruned {deleted} call(s) last seen before {cutoff.isoformat(timespec='seconds')}")

@@ -266,7 +266,8 @@ def compile_flow(
             Problem(file, 1, 1, ERROR, f"the file is larger than {MAX_FLOW_BYTES} bytes"),
         ]
     try:
-        source = read_source(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        source = read_source(text)
     except UnicodeDecodeError as err:
         # Point at the first byte that is not UTF-8; everything before it decoded.
         before = data[: err.start].decode("utf-8")
@@ -306,6 +307,7 @@ def compile_flow(
         description=loaded.get("description"),
         vars=loaded.get("vars", {}),
         dtmf=loaded.get("dtmf", WireTiming()),
+        source=text,
     )
     return flow, problems
 

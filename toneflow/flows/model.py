@@ -163,5 +163,7 @@ class Flow:
     vars: dict[str, Any] = field(default_factory=dict)
     #: The platform's tone and gap the flow declares (``dtmf:``): what its wire plans assume.
     dtmf: WireTiming = field(default_factory=WireTiming)
+    #: The file's text, exactly: stored with its version so any server can serve it later.
+    source: str = field(default="", repr=False)
     #: Rendered bodies of static steps, keyed by (step, dialect, base URL).
     cache: dict[tuple[str, str, str], Any] = field(default_factory=dict, repr=False)

@@ -58,9 +58,16 @@ class CallLog:
     # --- writes -------------------------------------------------------------------
 
     def record_answer(
-        self, request: AnswerRequest, answer: Answer, *, at: datetime, duration_ms: float
+        self,
+        request: AnswerRequest,
+        answer: Answer,
+        *,
+        at: datetime,
+        duration_ms: float,
+        requested_step: str | None = None,
     ) -> None:
-        """Put a served answer on its call's timeline (:class:`AnswerNotRecorded` if not)."""
+        """Put a served answer on its call's timeline (:class:`AnswerNotRecorded` if not;
+        ``PinnedElsewhere``, writing nothing, if the call started on another version)."""
         self._write(
             AnswerEntry(
                 request=request,
@@ -75,6 +82,7 @@ class CallLog:
                 fallback_from=answer.fallback_from,
                 fallback_reason=answer.fallback_reason,
                 decision=answer.decision.as_dict() if answer.decision else None,
+                requested_step=requested_step,
             )
         )
 

@@ -43,6 +43,7 @@ from toneflow.redact import mask_answer, mask_document, mask_number, mask_values
 from toneflow.request import DETAIL_FIELDS, NUMBER_COLUMNS, AnswerRequest
 from toneflow.store.direct import Rollback, transaction
 from toneflow.store.engine import CRASH_SAFE
+from toneflow.store.pins import first_version_query, pinned_insert
 from toneflow.store.tables import CALL_ID_MAX, DEDUPE_KEY_MAX
 from toneflow.store.writes import params, statements
 
@@ -75,10 +76,25 @@ class AnswerEntry:
     error_reason: str | None = None
     #: ``toneflow.answer.Decision.as_dict()``: kept with the answer, in the same insert.
     decision: dict[str, Any] | None = None
+    #: The step the platform asked for (None: the start step), for ``toneflow replay``.
+    requested_step: str | None = None
 
     @property
     def status(self) -> int:
         return 500 if self.error_reason is not None else 200
+
+
+class PinnedElsewhere(Exception):
+    """The call started on another version of the flow; nothing was written.
+
+    A call keeps the version that served its first answer (:mod:`toneflow.store.pins`):
+    the caller serves the step again with ``version`` and writes that.
+    """
+
+    def __init__(self, flow: str, version: str) -> None:
+        super().__init__(f"the call is pinned to version {version} of flow '{flow}'")
+        self.flow = flow
+        self.version = version
 
 
 def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
@@ -86,6 +102,8 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
 
     A failed answer goes on the timeline and, if it is the call's first, on the call as
     ``error_step``; it never moves ``last_step``, since nothing of that step was served.
+    Raises :class:`PinnedElsewhere`, writing nothing, when the call started on another
+    version of the flow than the one that answered.
     """
     call = entry.request.call
     call_id = call.get("id")
@@ -125,7 +143,10 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
         # The call row first: on PostgreSQL the row lock taken here orders concurrent
         # answers to one call, so answer ids follow serving order.
         tx.execute(write.answer_upsert, values)
-        tx.insert_row(write.answer_insert, row)
+        tx.execute(pinned_insert(), row)
+        if tx.first() is None:  # refused: the call's answers of this flow are another version's
+            tx.execute(first_version_query(), {"call_id": call_id, "flow": entry.flow})
+            raise PinnedElsewhere(entry.flow, tx.first())  # rolls the upsert back
 
 
 def _steps(entry: AnswerEntry) -> list[str]:
@@ -176,6 +197,7 @@ def _timeline_fields(
         "fallback_reason": entry.fallback_reason,
         "error_reason": entry.error_reason,
         "decision": decision,
+        "requested_step": entry.requested_step,
     }
 
 

@@ -7,6 +7,7 @@ Alembic revisions create it and a test proves they match it. The call log's tabl
   never has to scan answers or events;
 * ``answers``: every answer served to a call, with the exact body sent;
 * ``events``: every platform webhook stored once, deduplicated by ``dedupe_key``;
+* ``flow_versions``: every flow version any server loaded, with its exact source;
 * ``verifications``: what a call recording was heard to carry against what was served
   (``toneflow calls verify --attach``);
 * ``pushes``: digits pushed into a live call by a platform's API (``toneflow push``);
@@ -132,6 +133,8 @@ answers = sa.Table(
     # What toneflow decided at serve time (``toneflow.answer.Decision.as_dict``): the steps
     # passed through, each switch's value and case, a collect_digits wait, a transfer.
     sa.Column("decision", sa.JSON),
+    # The step the platform asked for (NULL: the start step), for ``toneflow replay``.
+    sa.Column("requested_step", sa.String(NAME_MAX)),
     sa.Index(None, "call_id", "id"),
 )
 
@@ -182,6 +185,18 @@ pushes = sa.Table(
     sa.Column("ok", sa.Boolean, nullable=False),
     sa.Column("error", sa.Text),  # why not, when ok is false
     sa.Index(None, "call_id", "id"),
+)
+
+
+#: Every flow version any server has loaded: its exact source, and who loaded it first.
+flow_versions = sa.Table(
+    "flow_versions",
+    metadata,
+    sa.Column("flow", sa.String(NAME_MAX), primary_key=True),
+    sa.Column("version", sa.String(128), primary_key=True),  # flows.compile.flow_version
+    sa.Column("source", sa.Text, nullable=False),  # the file's text, exactly
+    sa.Column("first_loaded_at", UTCDateTime, nullable=False),
+    sa.Column("first_loaded_by", sa.Text, nullable=False),  # TONEFLOW_SERVER_NAME
 )
 
 #: Support staff who may sign in to /support (``toneflow users add NAME``).

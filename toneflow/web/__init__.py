@@ -11,16 +11,18 @@ from flask import Flask, Response, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.sansio.utils import host_is_trusted
 
-# funnel, push, support_export and support_flows add their routes to the api, push and support
-# blueprints.
+# flow_versions, funnel, push, support_export and support_flows add their routes to the api,
+# push and support blueprints.
 from toneflow.web import (  # noqa: F401
     answer,
     api,
     events,
+    flow_versions,
     funnel,
     health,
     metrics,
     openapi,
+    pinning,
     push,
     reload,
     support,
@@ -97,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.before_request(_refuse_a_bad_host)
     app.after_request(_send_request_id)
     reload.init_app(app)
+    pinning.init_app(app)
     for blueprint in (answer.bp, events.bp, api.bp, health.bp, metrics.bp, openapi.bp, push.bp):
         app.register_blueprint(blueprint)
     support.init_app(app)

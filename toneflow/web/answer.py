@@ -1,8 +1,11 @@
-"""``/answer/<dialect>/<flow>[/<step>]``: parse, answer, log, record, return.
+"""``/answer/<dialect>/<flow>[/<step>]``: parse, answer, record, log, return.
 
 The answer is served even when the call log cannot be written: the platform is waiting
 with a caller in silence. The lost record is then logged in full (``store_write_failed``)
 so nothing is lost for good (masked as the store would have kept it, when redacting).
+The one exception: a later step of a call whose flow version this process cannot know
+without the store gets ``503``, never another version (:mod:`toneflow.web.pinning`).
+The write comes before the log line because it says which version the call is on.
 ``answering`` is the pure answer module; ``engine`` means only the SQLAlchemy engine.
 """
 
@@ -19,12 +22,16 @@ from flask import Blueprint, Response, request
 from schemas.answer import AnswerRequestSchema, normalise
 from toneflow import answer as answering
 from toneflow import metrics
+from toneflow.flows.model import Flow
+from toneflow.flows.registry import FlowSet
 from toneflow.logs import get_logger
 from toneflow.request import AnswerRequest
 from toneflow.store import AnswerNotRecorded
+from toneflow.store.ingest import PinnedElsewhere
+from toneflow.web import pinning
 from toneflow.web.errors import error_body
 from toneflow.web.requests import read_answer_input
-from toneflow.web.state import call_log, flows, public_url, require_signature
+from toneflow.web.state import call_log, public_url, require_signature
 
 bp = Blueprint("answer", __name__)
 log = get_logger(__name__)
@@ -44,17 +51,46 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
     params, body = read_answer_input(request)
     answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
+    recorded = _recorded(answer_request)
+    flow_set = pinning.flow_set_for(answer_request.call_id if recorded else None, flow)
     try:
-        served = answering.answer(flows(), flow, step, dialect, answer_request, public_url())
+        return _serve(flow_set, dialect, flow, step, answer_request, started, recorded)
+    except PinnedElsewhere as pinned:
+        # The call started on another version: that version serves it (once more at most).
+        flow_set = pinning.pinned_set(flow, pinned.version)
+        return _serve(flow_set, dialect, flow, step, answer_request, started, recorded)
+
+
+def _serve(
+    flow_set: FlowSet,
+    dialect: str,
+    flow: str,
+    step: str | None,
+    answer_request: AnswerRequest,
+    started: float,
+    recorded: bool,
+) -> Response:
+    """Answer from ``flow_set`` and record it (:class:`PinnedElsewhere`: nothing written)."""
+    try:
+        served = answering.answer(flow_set, flow, step, dialect, answer_request, public_url())
+    except answering.NotFound:
+        if recorded:
+            current = flow_set.get(flow)
+            pinning.check_missing_step(
+                answer_request.call_id, flow, None if current is None else current.version
+            )
+        raise
     except answering.AnswerFailed as failed:
-        metrics.answer_failed(dialect)
         # The error table answers the 500; the call's timeline must show it too.
-        if _recorded(answer_request):
-            _record_failure(answer_request, dialect, flow, failed, started)
+        if recorded:
+            _record_failure(answer_request, dialect, flow_set.flows[flow], failed, started)
+        metrics.answer_failed(dialect)
         raise
     seconds = time.perf_counter() - started
-    metrics.answer_served(dialect, seconds, fell_back=served.fallback_from is not None)
     duration_ms = round(seconds * 1000, 3)
+    if recorded:
+        _record(answer_request, served, duration_ms, step)
+    metrics.answer_served(dialect, seconds, fell_back=served.fallback_from is not None)
     structlog.contextvars.bind_contextvars(step=served.step)
     body_text = served.body.decode("utf-8")
     log.info(
@@ -66,8 +102,6 @@ def serve(dialect: str, flow: str, step: str | None = None) -> Response:
         fallback_from=served.fallback_from,
         fallback_reason=served.fallback_reason,
     )
-    if _recorded(answer_request):
-        _record(answer_request, served, duration_ms)
     return Response(served.body, 200, content_type=served.content_type)
 
 
@@ -76,20 +110,37 @@ def _recorded(answer_request: AnswerRequest) -> bool:
     return answer_request.call_id is not None and request.method in RECORDED_METHODS
 
 
-def _record(answer_request: AnswerRequest, served: answering.Answer, duration_ms: float) -> None:
-    _logged_if_lost(
+def _record(
+    answer_request: AnswerRequest,
+    served: answering.Answer,
+    duration_ms: float,
+    requested_step: str | None,
+) -> None:
+    """Record the answer; when the store cannot say which version the call is pinned to,
+    serve only what is safe (:mod:`toneflow.web.pinning`)."""
+    call_id, flow = answer_request.call_id, served.flow.name
+    lost = _logged_if_lost(
         call_log().record_answer,
         answer_request,
         served,
         at=datetime.now(UTC),
         duration_ms=duration_ms,
+        requested_step=requested_step,
     )
+    if not lost:
+        pinning.remember(call_id, flow, served.flow.version)
+    elif requested_step is not None and pinning.known(call_id, flow) != served.flow.version:
+        log.error("answer_refused_version_unknown", version=served.flow.version)
+        raise pinning.StoreUnavailable(
+            f"the version of flow '{flow}' call '{call_id}' started on cannot be known: "
+            "the store is unavailable"
+        )
 
 
 def _record_failure(
     answer_request: AnswerRequest,
     dialect: str,
-    flow_name: str,
+    flow: Flow,
     failed: answering.AnswerFailed,
     started: float,
 ) -> None:
@@ -98,7 +149,7 @@ def _record_failure(
         call_log().record_failure,
         answer_request,
         failed,
-        flow=flows().flows[flow_name],
+        flow=flow,
         dialect=dialect,
         body=error_body("answer_url_error", str(failed)).decode("utf-8"),
         at=datetime.now(UTC),
@@ -106,9 +157,11 @@ def _record_failure(
     )
 
 
-def _logged_if_lost(write: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-    """Write to the call log; if the store fails, log the whole record instead."""
+def _logged_if_lost(write: Callable[..., None], *args: Any, **kwargs: Any) -> bool:
+    """Write to the call log; if the store fails, log the whole record instead (True)."""
     try:
         write(*args, **kwargs)
     except AnswerNotRecorded as lost:
         log.error("store_write_failed", error=str(lost), record=lost.record)
+        return True
+    return False

@@ -24,6 +24,7 @@ from schemas.events import EventSchema
 from schemas.funnel import FunnelArgsSchema, FunnelSchema
 from schemas.minivoice import MiniVoiceAnswerSchema
 from schemas.push import BODY_SCHEMAS, PushDryRunSchema, PushedSchema, PushFailedSchema
+from schemas.versions import FlowVersionListSchema, FlowVersionSourceSchema
 
 bp = Blueprint("openapi", __name__)
 _CACHE = "toneflow.openapi"
@@ -90,6 +91,8 @@ def build_spec() -> APISpec:
         ("Pushed", PushedSchema),
         ("PushFailed", PushFailedSchema),
         ("PushDryRun", PushDryRunSchema),
+        ("FlowVersionList", FlowVersionListSchema),
+        ("FlowVersionSource", FlowVersionSourceSchema),
     ):
         spec.components.schema(name, schema=schema)
     model = _model_fields(marshmallow)
@@ -99,6 +102,7 @@ def build_spec() -> APISpec:
     _api_paths(spec)
     _funnel_path(spec)
     _push_paths(spec)
+    _version_paths(spec)
     spec.path(
         path="/healthz",
         operations={
@@ -338,6 +342,37 @@ def _push_paths(spec: APISpec) -> None:
                 }
             },
         )
+
+
+def _version_paths(spec: APISpec) -> None:
+    """``/api/flows/<flow>/versions[/<version>]`` (issue 13)."""
+    _bearer_get(
+        spec,
+        "/api/flows/{flow}/versions",
+        "every stored version of a flow: first loaded, first and last served, calls served",
+        [_path_param("flow")],
+        _json("FlowVersionList", "the versions, oldest first"),
+    )
+    _bearer_get(
+        spec,
+        "/api/flows/{flow}/versions/{version}",
+        "one flow version's exact source",
+        [_path_param("flow"), _path_param("version")],
+        _json("FlowVersionSource", "the version and its source"),
+    )
+
+
+def _bearer_get(
+    spec: APISpec, path: str, summary: str, parameters: list, found: dict[str, Any]
+) -> None:
+    """A GET behind the bearer token answering ``found``, or 401, 404, 405 or 503."""
+    operation = {
+        "security": [{"bearer": []}],
+        "summary": summary,
+        "parameters": parameters,
+        "responses": {200: found, **_errors(401, 404, 405, 503)},
+    }
+    spec.path(path=path, operations={"get": operation})
 
 
 def _json(schema: str, description: str) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from toneflow.answer import prerender
 from toneflow.flows.problems import ERROR, Problem
 from toneflow.flows.registry import check_flow_dir, fingerprint
 from toneflow.logs import get_logger
+from toneflow.web import pinning
+from toneflow.web.flow_versions import record_served
 from toneflow.web.state import FLOWS
 
 RELOAD = "toneflow.reload"
@@ -64,9 +66,11 @@ def reload_flows(app: Flask, *, force: bool = False) -> bool:
         reloads.refused = None
         if app.config["PUBLIC_URL"]:
             prerender(flow_set, app.config["PUBLIC_URL"])
+        pinning.keep_replaced(app, serving)
         app.extensions[FLOWS] = flow_set
     log_problems(flow_set.warnings)
     log.info("flows_reloaded", flows=sorted(flow_set.flows))
+    record_served(app)
     return True
 
 
