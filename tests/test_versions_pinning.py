@@ -232,3 +232,39 @@ def test_store_down_at_start_up_is_logged_and_the_next_reload_records(servers):
     use_store(application, good)
     reload_flows(application, force=True)
     assert len(stored_versions(application)) == len(list(folder.glob("*.yaml")))
+
+
+def graph_nodes(application, call_id: str) -> tuple[set[str], str]:
+    """The steps drawn on a call's page graph, and the version it was drawn on."""
+    import re
+
+    from schemas.calls import CALL_RECORD
+    from toneflow.web.graphs import call_graph
+
+    with application.test_request_context():
+        record = CALL_RECORD.dump(application.extensions["toneflow.call_log"].get(call_id))
+        graph = call_graph(record)
+    titles = re.findall(r'<g[^>]*class="node[^"]*"[^>]*>\s*<title>([^<]+)</title>', graph["svg"])
+    return set(titles), graph["version"]
+
+
+def test_the_call_page_draws_the_version_that_served_the_call(servers):
+    """After the rename and a reload, a call that met ``done`` is drawn with ``done``."""
+    application, client, folder = servers("alpha", RELOAD=True)
+    old = application.extensions["toneflow.flows"].get("appointment").version
+    start(client, "drawn1")
+    new = rename_done(folder)
+    start(client, "drawn2")  # served by the new version; the reload happened before it
+    nodes, version = graph_nodes(application, "drawn1")
+    assert version == old and "done" in nodes and "finished" not in nodes
+    nodes, version = graph_nodes(application, "drawn2")
+    assert version == new and "finished" in nodes and "done" not in nodes
+
+
+def test_on_a_server_that_never_loaded_it_the_version_comes_from_the_store(servers):
+    alpha, client, _ = servers("alpha")
+    start(client, "drawn3")
+    beta, _, _ = servers("beta", edit=rename_done)
+    nodes, version = graph_nodes(beta, "drawn3")
+    assert version == alpha.extensions["toneflow.flows"].get("appointment").version
+    assert "done" in nodes and "finished" not in nodes
