@@ -8,6 +8,7 @@ A field whose value is a :class:`TemplateSource` is filled in per request.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from functools import cache, cached_property
 from typing import Any, ClassVar
@@ -127,6 +128,19 @@ class Switch:
     expression: TemplateSource
     cases: dict[str, str]
     default: str | None = None
+
+
+def literal_sends(
+    steps: Mapping[str, tuple[Action, ...] | Switch],
+) -> Iterator[tuple[str, int, SendDigits]]:
+    """(step, index, action) for each ``send_digits`` whose digits are written out, not
+    templated: what lint can check before any call (a template is checked when served)."""
+    for name, body in steps.items():
+        if isinstance(body, Switch):
+            continue
+        for index, action in enumerate(body):
+            if isinstance(action, SendDigits) and isinstance(action.digits, str):
+                yield name, index, action
 
 
 @dataclass

@@ -27,25 +27,16 @@ def platform_notes(
     platform: str, timing: WireTiming, steps: dict[str, model.Step | tuple | model.Switch]
 ) -> Iterator[Note]:
     """One note per character (or pause) of a literal ``send_digits`` ``platform`` refuses."""
-    for name, body in steps.items():
-        if isinstance(body, model.Switch):
+    for name, index, action in model.literal_sends(steps):
+        pause = action.pause_before_ms or 0
+        if not isinstance(pause, int):
             continue
-        for index, action in enumerate(body):
-            if not isinstance(action, model.SendDigits) or not isinstance(action.digits, str):
-                continue
-            pause = action.pause_before_ms or 0
-            if not isinstance(pause, int):
-                continue
-            path: Path = ("steps", name, index, action.kind)
-            lead: tuple[Token, ...] = (Pause(pause, None),) if pause else ()
-            tokens = merge_pauses((*lead, *parse(action.digits, "minivoice")))
-            for err in _refusals(tokens, platform, timing, action.digits):
-                where = (
-                    (*path, "digits") if err.position is not None else (*path, "pause_before_ms")
-                )
-                yield Note(
-                    where, f"{err}: pushed to {platform}, this step is refused", err.position
-                )
+        path: Path = ("steps", name, index, action.kind)
+        lead: tuple[Token, ...] = (Pause(pause, None),) if pause else ()
+        tokens = merge_pauses((*lead, *parse(action.digits, "minivoice")))
+        for err in _refusals(tokens, platform, timing, action.digits):
+            where = (*path, "digits") if err.position is not None else (*path, "pause_before_ms")
+            yield Note(where, f"{err}: pushed to {platform}, this step is refused", err.position)
 
 
 def _refusals(

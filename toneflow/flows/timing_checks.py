@@ -24,13 +24,8 @@ def timing_notes(
     """(severity, note) for each breach: the declared timing's, then each step's, in order."""
     for breach in timing_breaches(timing):
         yield breach.severity, Note(("dtmf", breach.field), breach.message)
-    for name, body in steps.items():
-        if isinstance(body, model.Switch):
-            continue
-        for index, action in enumerate(body):
-            if not isinstance(action, model.SendDigits) or not isinstance(action.digits, str):
-                continue
-            path: Path = ("steps", name, index, action.kind, "digits")
-            plan = wire_plan(parse(action.digits, "minivoice"), timing=timing)
-            for breach in repeat_breaches(plan):
-                yield breach.severity, Note(path, breach.message, breach.position)
+    for name, index, action in model.literal_sends(steps):
+        path: Path = ("steps", name, index, action.kind, "digits")
+        plan = wire_plan(parse(action.digits, "minivoice"), timing=timing)
+        for breach in repeat_breaches(plan):
+            yield breach.severity, Note(path, breach.message, breach.position)
