@@ -8,6 +8,7 @@ author needs ``lint``.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import click
 from flask.cli import FlaskGroup
@@ -87,6 +88,18 @@ def main() -> None:
     """
     try:
         cli(prog_name="toneflow")
-    except ConfigError as err:  # a bad setting, or a DATABASE_URL toneflow cannot use
+    except ValueError as err:
+        if not _refused_setting(err):
+            raise
         click.echo(f"toneflow: {err}", err=True)
         raise SystemExit(2) from None
+
+
+def _refused_setting(err: ValueError) -> bool:
+    """A bad setting, or a DATABASE_URL toneflow cannot use. The store's refusal is only
+    raised once the store is imported, so it is looked up there, not imported for it
+    (that would load SQLAlchemy for every command)."""
+    engine = sys.modules.get("toneflow.store.engine")
+    return isinstance(err, ConfigError) or (
+        engine is not None and isinstance(err, engine.UnsupportedDatabase)
+    )

@@ -33,8 +33,6 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Connection, Engine
 
-from toneflow.config import ConfigError
-
 #: How long a SQLite write waits for another writer's lock. Short on purpose: an answer
 #: must reach the platform within its ~5 s budget (gunicorn kills a worker at 4 s), so
 #: a write that cannot get the lock soon fails fast; the answer is served anyway and an
@@ -51,9 +49,8 @@ POWER_SAFE = "FULL"
 CRASH_SAFE = "NORMAL"
 
 
-class UnsupportedDatabase(ConfigError):
-    """A database URL toneflow cannot use: start-up refuses it, naming the scheme (a
-    configuration error, so whatever refuses a bad setting refuses this one too)."""
+class UnsupportedDatabase(ValueError):
+    """A database URL toneflow cannot use: start-up refuses it, naming the scheme."""
 
 
 def normalize_url(url: str | URL) -> URL:
