@@ -207,3 +207,25 @@ def test_every_place_that_names_the_platforms_names_the_same_three():
     assert PushEntrySchema().fields["platform"].metadata["enum"] == list(names)
     for name, schema in BODY_SCHEMAS.items():  # each body names its platform's reference
         assert set(platforms.PLATFORMS[name].reference) <= set(schema.fields)
+
+
+def test_building_the_app_does_not_import_httpx(tmp_path):
+    """Web workers load httpx only when a push is sent (it is push.client's alone)."""
+    import os
+    import subprocess
+    import sys
+
+    from support import PROJECT_FLOWS, ROOT
+
+    from toneflow.store import migrate
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    migrate.upgrade(url)
+    env = {**os.environ, "DATABASE_URL": url, "TONEFLOW_FLOWS_DIR": str(PROJECT_FLOWS)}
+    script = "import sys, app\napp.create_app()\nprint('httpx' in sys.modules)\n"
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "False"

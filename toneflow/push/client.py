@@ -27,9 +27,11 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
+
 
 from toneflow.push.plan import Plan
 from toneflow.push.platforms import Outgoing, Settings, build, reply_error
@@ -117,6 +119,8 @@ def send(
     clock: Callable[[], float] = time.monotonic,
 ) -> PushResult:
     """Send every request of ``plan`` in order, each once, waiting out the pauses."""
+    import httpx  # here, not at the top: web workers that never push do not load it
+
     result = start(plan, reference)
     timeout = httpx.Timeout(connect=CONNECT_S, write=WRITE_S, read=REPLY_S, pool=CONNECT_S)
     with httpx.Client(
@@ -197,6 +201,8 @@ def _once(
     clock: Callable[[], float],
     sleep: Callable[[float], None],
 ) -> tuple[int, str]:
+    import httpx  # loaded by send, which calls this
+
     for attempt in range(1, CONNECT_ATTEMPTS + 1):
         entry["attempts"] = attempt
         try:
@@ -232,6 +238,8 @@ def _once(
 
 def _read(response: httpx.Response, clock: Callable[[], float]) -> str:
     """The reply's text: at most :data:`MAX_REPLY_BYTES`, within :data:`REPLY_S` in all."""
+    import httpx  # loaded by send, which calls this
+
     deadline = clock() + REPLY_S
     body = bytearray()
     try:
@@ -256,6 +264,8 @@ def _read(response: httpx.Response, clock: Callable[[], float]) -> str:
 
 
 def _what(err: httpx.TimeoutException) -> str:
+    import httpx  # loaded by send, which calls this
+
     if isinstance(err, httpx.WriteTimeout):
         return f"writing took longer than {WRITE_S:g} s"
     if isinstance(err, httpx.ReadTimeout):
