@@ -34,7 +34,7 @@ def test_every_outcome_kind_has_words():
         ),
         (
             {"kind": "never_answered", "step": None, "reason": None},
-            "Never answered: events arrived, but no step was ever served.",
+            "Never answered: no step was served; only events or pushes were recorded.",
         ),
     ],
 )

@@ -40,7 +40,7 @@ OUTCOME_WORDS = {
     "failed": "Failed at step {step}, with no fallback; the platform got a 500: {reason}",
     "in_progress": "In progress: last served step {step}, no call.completed yet.",
     "transferred": "Transferred at step {step} ({reason}).",
-    "never_answered": "Never answered: events arrived, but no step was ever served.",
+    "never_answered": "Never answered: no step was served; only events or pushes were recorded.",
 }
 #: Outcome kinds that mean something went wrong, shown so they stand out.
 TROUBLE = frozenset({"fell_back", "failed"})
