@@ -174,6 +174,22 @@ def running_server(tmp_path: Path, **settings: str) -> Iterator[tuple[subprocess
         stop(process)
 
 
+def python_prints(script: str, env: dict[str, str] | None = None) -> str:
+    """Run ``script`` in a new interpreter from the project root and return the last line it
+    printed: for what a fresh process loads (``sys.modules``), which this one cannot show."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
 def console_examples(path: Path) -> list[tuple[str, str]]:
     """(command, expected output) for every `$ ` line in a doc's console blocks."""
     examples = []

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from support import PROJECT_FLOWS, python_prints
 
 from toneflow.cli.dtmf import dtmf
 from toneflow.dtmf.audio import (
@@ -28,8 +29,6 @@ from toneflow.dtmf.audio import (
 from toneflow.dtmf.parsing import parse
 from toneflow.dtmf.wire import WireTiming, wire_plan
 
-ROOT = Path(__file__).resolve().parent.parent
-FLOWS = ROOT / "flows"
 SOX = shutil.which("sox")
 needs_sox = pytest.mark.skipif(SOX is None, reason="sox is not installed (apt-get install sox)")
 
@@ -171,7 +170,7 @@ def test_render_refuses_bad_input(tmp_path):
 
 def test_render_a_flow_step_in_order(tmp_path):
     out = tmp_path / "p.wav"
-    env = {"TONEFLOW_FLOWS_DIR": str(FLOWS)}
+    env = {"TONEFLOW_FLOWS_DIR": str(PROJECT_FLOWS)}
     result = invoke("render", "--flow", "dtmf_parties", "--step", "keys", "--out", str(out),
                     env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -192,19 +191,9 @@ def test_importing_the_app_does_not_import_numpy(tmp_path):
     env = {
         **os.environ,
         "DATABASE_URL": f"sqlite:///{tmp_path / 't.db'}",
-        "TONEFLOW_FLOWS_DIR": str(FLOWS),
+        "TONEFLOW_FLOWS_DIR": str(PROJECT_FLOWS),
     }
     toneflow = str(Path(sys.executable).with_name("toneflow"))
     subprocess.run([toneflow, "db", "upgrade"], env=env, check=True, capture_output=True)
     script = "import sys, app\napp.create_app()\nprint('numpy' in sys.modules)\n"
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert python_prints(script, env) == "False"

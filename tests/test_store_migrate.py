@@ -12,10 +12,9 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from support import python_prints
 
 from toneflow.store import make_engine, metadata, migrate
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_revisions_shipped_are_the_ones_alembic_reads():
@@ -65,17 +64,7 @@ def test_the_app_does_not_import_alembic(tmp_path):
         "assert client.get('/healthz').status_code == 200\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'mako')))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    assert python_prints(script, env) == "[]"
 
 
 def test_migration_creates_exactly_the_tables_metadata_describes(engine):

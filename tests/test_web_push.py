@@ -212,10 +212,8 @@ def test_every_place_that_names_the_platforms_names_the_same_three():
 def test_building_the_app_does_not_import_httpx(tmp_path):
     """Web workers load httpx only when a push is sent (it is push.client's alone)."""
     import os
-    import subprocess
-    import sys
 
-    from support import PROJECT_FLOWS, ROOT
+    from support import PROJECT_FLOWS, python_prints
 
     from toneflow.store import migrate
 
@@ -223,9 +221,4 @@ def test_building_the_app_does_not_import_httpx(tmp_path):
     migrate.upgrade(url)
     env = {**os.environ, "DATABASE_URL": url, "TONEFLOW_FLOWS_DIR": str(PROJECT_FLOWS)}
     script = "import sys, app\napp.create_app()\nprint('httpx' in sys.modules)\n"
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-        timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "False"
+    assert python_prints(script, env) == "False"
