@@ -6,7 +6,7 @@ import os
 import re
 import threading
 
-from toneflow.web import RequestIds, choose_request_id, new_request_id
+from toneflow.web.hooks import RequestIds, choose_request_id, new_request_id
 
 HEX_32 = re.compile(r"^[0-9a-f]{32}$")
 

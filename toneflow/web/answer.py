@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from flask import Blueprint, Response, request
+from flask import Blueprint, Request, Response, request
 
 from schemas.answer import AnswerRequestSchema, normalise
 from toneflow import answer as answering
@@ -45,20 +45,26 @@ RECORDED_METHODS = ("GET", "POST")
 
 @bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>", methods=["GET", "POST"])
 @bp.route(f"/answer/<{DIALECT_RULE}:dialect>/<flow>/<step>", methods=["GET", "POST"])
-def serve(dialect: str, flow: str, step: str | None = None) -> Response:
+def serve_route(dialect: str, flow: str, step: str | None = None) -> Response:
+    """The route as Flask dispatches it; the platform lane calls :func:`serve` itself."""
+    return serve(request._get_current_object(), dialect, flow, step)  # type: ignore[attr-defined]
+
+
+def serve(request: Request, dialect: str, flow: str, step: str | None = None) -> Response:
     started = time.perf_counter()
-    require_signature(answers=True)
+    require_signature(request, answers=True)
     params, body = read_answer_input(request)
     answer_request = REQUEST_SCHEMA.load(normalise(params, body))
     structlog.contextvars.bind_contextvars(call_id=answer_request.call_id, flow=flow)
-    recorded = _recorded(answer_request)
+    recorded = answer_request.call_id is not None and request.method in RECORDED_METHODS
     flow_set = pinning.flow_set_for(answer_request.call_id if recorded else None, flow)
+    base_url = public_url(request)
     try:
-        return _serve(flow_set, dialect, flow, step, answer_request, started, recorded)
+        return _serve(flow_set, dialect, flow, step, answer_request, base_url, started, recorded)
     except PinnedElsewhere as pinned:
         # The call started on another version: that version serves it (once more at most).
         flow_set = pinning.pinned_set(flow, pinned.version)
-        return _serve(flow_set, dialect, flow, step, answer_request, started, recorded)
+        return _serve(flow_set, dialect, flow, step, answer_request, base_url, started, recorded)
 
 
 def _serve(
@@ -67,12 +73,13 @@ def _serve(
     flow: str,
     step: str | None,
     answer_request: AnswerRequest,
+    base_url: str,
     started: float,
     recorded: bool,
 ) -> Response:
     """Answer from ``flow_set`` and record it (:class:`PinnedElsewhere`: nothing written)."""
     try:
-        served = answering.answer(flow_set, flow, step, dialect, answer_request, public_url())
+        served = answering.answer(flow_set, flow, step, dialect, answer_request, base_url)
     except answering.NotFound:
         if recorded:
             current = flow_set.get(flow)
@@ -103,11 +110,6 @@ def _serve(
         fallback_reason=served.fallback_reason,
     )
     return Response(served.body, 200, content_type=served.content_type)
-
-
-def _recorded(answer_request: AnswerRequest) -> bool:
-    """Whether this answer goes on the call's timeline: a call id, and GET or POST."""
-    return answer_request.call_id is not None and request.method in RECORDED_METHODS
 
 
 def _record(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import structlog
-from flask import Blueprint, request
+from flask import Blueprint, Request, Response, current_app, request
 
 from schemas.events import EventSchema
 from toneflow import metrics
@@ -20,8 +20,13 @@ EVENT_SCHEMA = EventSchema()
 
 
 @bp.post("/events/minivoice")
-def minivoice_event() -> tuple[dict, int]:
-    require_signature()
+def minivoice_event_route() -> Response:
+    """The route as Flask dispatches it; the platform lane calls :func:`minivoice_event`."""
+    return minivoice_event(request._get_current_object())  # type: ignore[attr-defined]
+
+
+def minivoice_event(request: Request) -> Response:
+    require_signature(request)
     body = read_json_object(request)
     event = EVENT_SCHEMA.load(body)
     webhook_id = request.headers.get("webhook-id")
@@ -37,4 +42,4 @@ def minivoice_event() -> tuple[dict, int]:
         event_name=event["event"],
         webhook_id=webhook_id,
     )
-    return {"status": "stored" if stored else "duplicate"}, 200
+    return current_app.json.response({"status": "stored" if stored else "duplicate"})

@@ -1,9 +1,10 @@
 """Reloading flows while serving, without ever serving a broken set.
 
 In development (``TONEFLOW_RELOAD=1`` or Flask's debug mode) the flows folder is checked
-before each request, with one ``stat`` per file, and reloaded when a file changed. In
-production, gunicorn's graceful reload (HUP) calls :func:`reload_flows` in the master
-(``on_reload`` in gunicorn.conf.py) before it forks the new workers: with
+before each request (:func:`toneflow.web.hooks.begin_request`), with one ``stat`` per
+file, and reloaded when a file changed. In production, gunicorn's graceful reload (HUP)
+calls :func:`reload_flows` in the master (``on_reload`` in gunicorn.conf.py) before it
+forks the new workers: with
 ``preload_app`` the app is not rebuilt on HUP, so this is what makes new files count.
 
 Either way the folder is loaded whole, by the code start-up runs: when it holds any
@@ -15,7 +16,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from flask import Flask, current_app
+from flask import Flask
 
 from toneflow.answer import prerender
 from toneflow.flows.problems import ERROR, Problem
@@ -72,13 +73,3 @@ def reload_flows(app: Flask, *, force: bool = False) -> bool:
     log.info("flows_reloaded", flows=sorted(flow_set.flows))
     record_served(app)
     return True
-
-
-def _reload_before_request() -> None:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    if app.debug or app.config["RELOAD"]:
-        reload_flows(app)
-
-
-def init_app(app: Flask) -> None:
-    app.before_request(_reload_before_request)

@@ -1,5 +1,9 @@
 """What the app holds for its views: the flow set, the call log, the store engine, the URL.
 
+Each reads the app from Flask's app context, which both Flask's dispatch and the platform
+lane (:mod:`toneflow.web.lane`) push; the request, which the lane makes without Flask's
+request context, is passed in.
+
 ``create_app`` builds each once. The :class:`~toneflow.store.CallLog` (every read and
 write of the call log) owns the store's one engine; :func:`store` is that engine, for
 sign-in and API tokens, so there is no second copy of it to keep in step.
@@ -7,7 +11,7 @@ sign-in and API tokens, so there is no second copy of it to keep in step.
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Request, current_app
 from sqlalchemy import Engine
 
 from toneflow.flows.registry import FlowSet
@@ -35,12 +39,12 @@ def call_log() -> CallLog:
     return current_app.extensions[CALL_LOG]
 
 
-def public_url() -> str:
+def public_url(request: Request) -> str:
     """``TONEFLOW_PUBLIC_URL`` when set (behind a proxy), else what the request says."""
     return current_app.config["PUBLIC_URL"] or request.host_url
 
 
-def require_signature(*, answers: bool = False) -> None:
+def require_signature(request: Request, *, answers: bool = False) -> None:
     """Refuse the request (401) unless it is signed, when a webhook secret is configured.
 
     Events are checked whenever a secret is set, over the raw body (as Standard Webhooks

@@ -1,0 +1,189 @@
+"""The platform lane answers exactly as Flask's dispatch does, for any request.
+
+Two apps over two stores, the same flows: every request goes to one through the lane
+(the app as gunicorn runs it) and to the other through Flask's own ``wsgi_app``, which
+routes it to the same views. Status, headers and body must be the same; the request id is
+sent, so it is too. Stores evolve alike, so call ids and events may be in the requests.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from werkzeug.test import EnvironBuilder
+
+from toneflow.web.lane import LaneNotCovered, PlatformLane, platform_route
+
+
+def _call(wsgi, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+    seen: dict = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, headers
+
+    body = b"".join(wsgi(environ, start_response))
+    return seen["status"], sorted(seen["headers"]), body
+
+
+@pytest.fixture
+def twin_apps(app_config, tmp_path):
+    """The app through its lane, and a twin dispatched by Flask alone (its own store)."""
+    from app import create_app
+    from toneflow.store import migrate
+
+    apps = []
+    for name in ("lane", "flask"):
+        url = f"sqlite:///{tmp_path / name}.db"
+        migrate.upgrade(url)
+        apps.append(create_app({**app_config, "DATABASE_URL": url}))
+    lane, flask = apps
+    yield (
+        (lambda environ: _call(lane, environ)),
+        (lambda environ: _call(lambda e, s: Flask.wsgi_app(flask, e, s), environ)),
+    )
+    for application in apps:
+        application.extensions["toneflow.call_log"].engine.dispose()
+
+
+SEGMENTS = st.sampled_from(
+    ["minivoice", "ozml", "OZML", "appointment", "menu", "conference_pin", "start", "done",
+     "route", "nope", "", "é", "a b", "%2F", "..", "join"]
+)  # fmt: skip
+PARAMETER_NAMES = st.sampled_from(
+    ["call_id", "CallUUID", "from", "to", "digits", "Digits", "name", "code", "x"]
+)
+TEXT = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
+
+
+@st.composite
+def platform_requests(draw) -> dict:
+    """A WSGI environ: mostly answer_url shapes, some events, some near misses."""
+    kind = draw(st.sampled_from(["answer", "answer", "answer", "event", "other"]))
+    method = draw(st.sampled_from(["GET", "GET", "POST", "HEAD", "PUT", "OPTIONS"]))
+    headers = {"X-Request-ID": "twin-test"}
+    if draw(st.booleans()):
+        headers["Host"] = draw(st.sampled_from(["toneflow.test", "bad host", "h:1", "[::1]"]))
+    data, content_type = None, None
+    if kind == "event":
+        path = draw(st.sampled_from(["/events/minivoice", "/events/minivoice/", "/events/x"]))
+        method = draw(st.sampled_from(["POST", "POST", "GET"]))
+        call = {"id": draw(st.sampled_from(["c1", "c2", "", 5])), "status": "completed"}
+        event = {"event": draw(st.sampled_from(["call.completed", "nope"])), "call": call,
+                 "created_at": "2026-05-29T12:10:00Z"}  # fmt: skip
+        data = json.dumps(event) if draw(st.booleans()) else draw(TEXT)
+        content_type = draw(st.sampled_from(["application/json", "text/plain"]))
+        headers["webhook-id"] = draw(st.sampled_from(["msg_1", "msg_2"]))
+    else:
+        parts = draw(st.lists(SEGMENTS, min_size=1, max_size=4))
+        root = "/answer/" if kind == "answer" else draw(st.sampled_from(["/answer", "/x/"]))
+        path = root + "/".join(parts) + draw(st.sampled_from(["", "", "/", "//"]))
+        if method == "POST" and draw(st.booleans()):
+            fields = draw(st.dictionaries(PARAMETER_NAMES, TEXT, max_size=3))
+            if draw(st.booleans()):
+                data, content_type = json.dumps({"variables": fields}), "application/json"
+            else:
+                data, content_type = fields, None
+    query = draw(st.dictionaries(PARAMETER_NAMES, TEXT, max_size=3))
+    builder = EnvironBuilder(
+        path=path,
+        method=method,
+        query_string=query,
+        data=data,
+        content_type=content_type,
+        headers=headers,
+    )
+    return builder.get_environ()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(environ=platform_requests())
+def test_the_lane_answers_as_flask_does(twin_apps, environ):
+    through_lane, through_flask = twin_apps
+    twin = {**environ, "wsgi.input": type(environ["wsgi.input"])(environ["wsgi.input"].getvalue())}
+    assert through_lane(environ) == through_flask(twin)
+
+
+def test_the_lane_serves_only_what_it_is_sure_of():
+    def route(method: str, path: str):
+        found = platform_route({"REQUEST_METHOD": method, "PATH_INFO": path})
+        return None if found is None else (found[0].__name__, found[1])
+
+    assert route("GET", "/answer/minivoice/menu") == ("serve", ("minivoice", "menu"))
+    assert route("HEAD", "/answer/ozml/menu/start") == ("serve", ("ozml", "menu", "start"))
+    assert route("POST", "/events/minivoice") == ("minivoice_event", ())
+    # Flask routes, redirects or refuses these: the lane leaves them to it.
+    for method, path in [
+        ("GET", "/answer/minivoice/menu/"),
+        ("GET", "/answer/minivoice//menu"),
+        ("GET", "/answer/MiniVoice/menu"),
+        ("GET", "/answer/minivoice"),
+        ("GET", "/answer/minivoice/menu/start/more"),
+        ("OPTIONS", "/answer/minivoice/menu"),
+        ("DELETE", "/answer/minivoice/menu"),
+        ("GET", "/events/minivoice"),
+        ("POST", "/events/minivoice/"),
+        ("GET", "/answer/minivoice/\u0100"),  # not a WSGI (latin-1) string
+    ]:
+        assert route(method, path) is None, (method, path)
+
+
+def test_a_hook_the_lane_would_skip_stops_start_up(app):
+    """Adding a hook Flask would run for platform requests fails loudly, naming it."""
+
+    def audit() -> None:
+        pass
+
+    app.before_request(audit)
+    with pytest.raises(LaneNotCovered, match=r"before-request hook .*audit"):
+        PlatformLane(app, app.wsgi_app)
+    app.before_request_funcs[None].remove(audit)
+    app.teardown_request(audit)
+    with pytest.raises(LaneNotCovered, match=r"teardown .*audit"):
+        PlatformLane(app, app.wsgi_app)
+
+
+def test_a_blueprint_hook_on_a_platform_path_stops_start_up(app):
+    app.before_request_funcs.setdefault("answer", []).append(lambda: None)
+    with pytest.raises(LaneNotCovered, match="is not run by the platform lane"):
+        PlatformLane(app, app.wsgi_app)
+
+
+EVENT = {
+    "event": "call.completed",
+    "created_at": "2026-05-29T12:10:00Z",
+    "call": {"id": "call_1", "status": "completed", "from": "+15551230001"},
+}
+SUCCESSES = [
+    ("GET", "/answer/minivoice/appointment", {"call_id": "call_1"}, None, {}),
+    ("GET", "/answer/ozml/menu", {"call_id": "call_2"}, None, {}),
+    ("POST", "/answer/minivoice/menu/route", {}, {"call_id": "call_2", "digits": "5"}, {}),
+    ("HEAD", "/answer/minivoice/appointment/done", {"call_id": "call_1"}, None, {}),
+    ("POST", "/events/minivoice", {}, json.dumps(EVENT), {"webhook-id": "msg_1"}),
+    ("POST", "/events/minivoice", {}, json.dumps(EVENT), {"webhook-id": "msg_1"}),
+]
+
+
+def test_answers_and_events_come_out_the_same_both_ways(twin_apps):
+    """A call through its steps, then its event twice: the same 200s, byte for byte."""
+    through_lane, through_flask = twin_apps
+    for method, path, query, data, headers in SUCCESSES:
+        environs = [
+            EnvironBuilder(
+                path=path,
+                method=method,
+                query_string=query,
+                data=data,
+                content_type="application/json" if isinstance(data, str) else None,
+                headers={"X-Request-ID": "twin-test", **headers},
+            ).get_environ()
+            for _ in range(2)
+        ]
+        lane_reply = through_lane(environs[0])
+        assert lane_reply[0] == "200 OK", (path, lane_reply)
+        assert lane_reply == through_flask(environs[1])
