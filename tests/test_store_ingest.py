@@ -451,3 +451,40 @@ def test_concurrent_first_answers_to_one_call_all_get_logged(engine):
     assert results == [None] * 8
     assert count(engine, answers) == 8
     assert get_call(engine, "call_123")["last_step"] == "menu"
+
+
+def test_pyformat_sql_becomes_numbered_placeholders():
+    from toneflow.store.direct import numbered
+
+    sql, order = numbered("SELECT %(a)s, %(b_1)s, %(a)s WHERE x LIKE '5%%' AND y = %(c)s")
+    assert sql == "SELECT $1, $2, $1 WHERE x LIKE '5%' AND y = $3"
+    assert order == ("a", "b_1", "c")
+
+
+def test_postgresql_hot_writes_are_not_converted_again_on_every_execute(engine, monkeypatch):
+    """psycopg caches its conversion of ``%(name)s`` SQL only up to 4,096 bytes, and the
+    answer's upsert is longer: the writes send ``$n`` SQL on a raw cursor instead, so
+    psycopg never splits a query of theirs again (it did once per answer)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's query conversion is PostgreSQL's")
+    from psycopg import _queries
+
+    converted: list[bytes] = []
+    for name in ("_query2pg", "_query2pg_nocache"):  # cached, and too long to cache
+        original = getattr(_queries, name)
+        monkeypatch.setattr(_queries, name, _recording(original, converted))
+    for n in range(3):
+        record_answer(engine, served("menu", at=T0 + timedelta(seconds=n)))
+    event, body = webhook(call_id="call_123")
+    record_event(engine, event=event, body=body, webhook_id="msg_1", received_at=RECEIVED)
+    long_ones = [query for query in converted if len(query) > 200]
+    assert long_ones == []
+    assert get_call(engine, "call_123")["last_step"] == "menu"
+
+
+def _recording(convert, seen: list):
+    def recorded(query, encoding):
+        seen.append(query)
+        return convert(query, encoding)
+
+    return recorded

@@ -19,10 +19,17 @@ the transaction starts the way the engine's own ``begin`` listener starts one
 SQLAlchemy's ``DBAPIError`` (a disconnect invalidates the connection), so callers catch
 ``SQLAlchemyError`` as before. What it gives up: SQLAlchemy's engine events for these
 two writes (nothing in toneflow listens to them; tests watch the SQL SQLite runs).
+
+On PostgreSQL the statements run on psycopg's ``RawCursor`` with PostgreSQL's own ``$n``
+placeholders, converted here once. With ``%(name)s`` placeholders psycopg converts the
+query on every execute, and caches the conversion only for queries of at most 4,096
+bytes: the answer's upsert is about 5,000, so each answer paid for psycopg splitting it
+with a regular expression again (cProfile: more than its SQL and commit together).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from functools import lru_cache
@@ -42,14 +49,39 @@ class Prepared(NamedTuple):
     #: (parameter name, the column type's bind converter or None), in compiled order.
     binds: tuple[tuple[str, Callable[[Any], Any] | None], ...]
     constants: Mapping[str, Any]
+    #: With ``$n`` placeholders (PostgreSQL): the parameter names, ``$1`` first.
+    numbered: tuple[str, ...] | None = None
 
-    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
-        """``values`` as the driver binds them (a mapping: both backends take named ones)."""
+    def parameters(self, values: Mapping[str, Any]) -> dict[str, Any] | list[Any]:
+        """``values`` as the driver binds them: by name, or in ``$n`` order."""
         bound = dict(self.constants)
         for name, convert in self.binds:
             value = values[name]
             bound[name] = value if convert is None else convert(value)
-        return bound
+        if self.numbered is None:
+            return bound
+        return [bound[name] for name in self.numbered]
+
+
+#: psycopg's placeholders as SQLAlchemy writes them, and its escaped percent sign.
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
+
+
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``%(name)s`` SQL as PostgreSQL's ``$n`` SQL, and the names in ``$n`` order.
+
+    A name used twice is one ``$n`` used twice; ``%%`` (a literal ``%`` in pyformat SQL)
+    becomes ``%``, as psycopg would send it.
+    """
+    order: dict[str, int] = {}
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        return f"${order.setdefault(name, len(order) + 1)}"
+
+    return _PYFORMAT.sub(placeholder, sql), tuple(order)
 
 
 @lru_cache(maxsize=64)  # four statements per engine; bounded for processes that make many
@@ -71,6 +103,9 @@ def prepare(dialect: Dialect, statement: sa.Executable, keys: tuple[str, ...] = 
             constants[name] = (
                 param.effective_value if convert is None else convert(param.effective_value)
             )
+    if dialect.driver == "psycopg":
+        sql, order = numbered(compiled.string)
+        return Prepared(sql, tuple(binds.items()), constants, order)
     return Prepared(compiled.string, tuple(binds.items()), constants)
 
 
@@ -120,7 +155,7 @@ def transaction(engine: Engine, *, synchronous: str = POWER_SAFE) -> Iterator[Tr
         raise _wrapped(err, None, dialect, dialect.is_disconnect(err, None, None)) from err
     cursor = None
     try:
-        cursor = raw.cursor()
+        cursor = _cursor(raw, dialect)
         work = Transaction(engine, cursor)
         try:
             if dialect.name == "sqlite":
@@ -143,6 +178,15 @@ def transaction(engine: Engine, *, synchronous: str = POWER_SAFE) -> Iterator[Tr
             with suppress(dbapi_error):
                 cursor.close()
         raw.close()  # back to the pool (which resets it), or gone if invalidated
+
+
+def _cursor(raw: Any, dialect: Dialect) -> Any:
+    """The connection's cursor; on psycopg its raw one, which takes ``$n`` SQL as it is."""
+    if dialect.driver == "psycopg":
+        from psycopg import RawCursor
+
+        return RawCursor(raw.driver_connection)
+    return raw.cursor()
 
 
 def _wrapped(err: Exception, sql: str | None, dialect: Dialect, invalidated: bool) -> BaseException:
