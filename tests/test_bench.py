@@ -70,6 +70,14 @@ def test_smoke_run_prints_and_writes_the_markdown_table(smoke):
     assert any(title.startswith("load + validate + prerender 21 flow files") for title in titles)
     assert any(title.startswith("toneflow worker RSS") for title in titles)
     assert any(title.startswith("`/metrics` scrape") for title in titles)
+    # A missed target points to where it is explained, and that section exists.
+    if "**no**" in table:
+        assert table.strip().endswith(
+            "explained in docs/performance.md#what-stands-in-the-way-of-the-targets."
+        )
+    assert "\n## What stands in the way of the targets\n" in (
+        ROOT / "docs" / "performance.md"
+    ).read_text(encoding="utf-8")
     # Every table row has as many cells as its header.
     for block in table.strip().split("\n\n"):
         widths = {line.count("|") for line in block.splitlines()}
