@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import structlog
-from flask import Blueprint, Request, Response, current_app, request
+from flask import Blueprint, Request, Response, request
 
 from schemas.events import EventSchema
 from toneflow import metrics
@@ -17,6 +18,14 @@ bp = Blueprint("events", __name__)
 log = get_logger(__name__)
 #: One instance for every request: loading keeps no state on the schema.
 EVENT_SCHEMA = EventSchema()
+#: The two acknowledgements, as Flask's JSON would write them, made once.
+REPLIES = {
+    stored: json.dumps(
+        {"status": "stored" if stored else "duplicate"}, separators=(",", ":")
+    ).encode()
+    + b"\n"
+    for stored in (True, False)
+}
 
 
 @bp.post("/events/minivoice")
@@ -42,4 +51,4 @@ def minivoice_event(request: Request) -> Response:
         event_name=event["event"],
         webhook_id=webhook_id,
     )
-    return current_app.json.response({"status": "stored" if stored else "duplicate"})
+    return Response(REPLIES[stored], 200, content_type="application/json")
