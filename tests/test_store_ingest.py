@@ -389,11 +389,18 @@ def test_sqlite_writes_begin_immediate_and_reads_do_not(engine):
         pytest.skip("SQLite transaction mode")
     with sqlite_statements(engine) as seen:
         record_answer(engine, served("menu"))
+        record_answer(engine, served("done", at=T0 + timedelta(seconds=5)))
         post(engine, "call.ringing", webhook_id="msg_a")
         writes = [sql for _, sql in seen if not sql.startswith("PRAGMA")]
-        # Each write: BEGIN IMMEDIATE (only a PRAGMA before it), the upsert and the row.
-        assert [sql.split()[0] for sql in writes] == ["BEGIN", "INSERT", "INSERT", "COMMIT"] * 2
-        assert writes[0] == writes[4] == "BEGIN IMMEDIATE"
+        # Each write: BEGIN IMMEDIATE (only a PRAGMA before it), then its statements. An
+        # answer tries the steady update first: for a new call it changes nothing and the
+        # upsert runs; for a stored one it is the call row's only statement.
+        assert [sql.split()[0] for sql in writes] == [
+            *("BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"),  # the call's first answer
+            *("BEGIN", "UPDATE", "INSERT", "COMMIT"),  # its second
+            *("BEGIN", "INSERT", "INSERT", "COMMIT"),  # an event: the upsert and the row
+        ]
+        assert writes[0] == writes[5] == writes[9] == "BEGIN IMMEDIATE"
         seen.clear()
         get_call(engine, "call_123")
         assert next(sql for _, sql in seen if not sql.startswith("PRAGMA")) == "BEGIN"

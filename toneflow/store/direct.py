@@ -118,17 +118,19 @@ class Transaction:
         #: The statement running (or last run), for the error raised when it fails.
         self.sql: str | None = None
 
-    def execute(self, statement: sa.Executable, values: Mapping[str, Any]) -> None:
-        """Run a statement built with its parameters (``writes.statements``)."""
-        self._run(prepare(self.dialect, statement), values)
+    def execute(self, statement: sa.Executable, values: Mapping[str, Any]) -> int:
+        """Run a statement built with its parameters (``writes.statements``); the number
+        of rows it changed (as the driver counts them)."""
+        return self._run(prepare(self.dialect, statement), values)
 
     def insert_row(self, insert: sa.Insert, row: Mapping[str, Any]) -> None:
         """Run an INSERT of a table's row: the columns are ``row``'s keys."""
         self._run(prepare(self.dialect, insert, tuple(row)), row)
 
-    def _run(self, prepared: Prepared, values: Mapping[str, Any]) -> None:
+    def _run(self, prepared: Prepared, values: Mapping[str, Any]) -> int:
         self.sql = prepared.sql
         self.cursor.execute(prepared.sql, prepared.parameters(values))
+        return self.cursor.rowcount
 
     def first(self) -> Any:
         """The first column of the row the last statement returned, or None."""

@@ -142,7 +142,8 @@ def write_answer(engine: Engine, entry: AnswerEntry, *, redact: bool) -> None:
     with transaction(engine, synchronous=CRASH_SAFE) as tx:
         # The call row first: on PostgreSQL the row lock taken here orders concurrent
         # answers to one call, so answer ids follow serving order.
-        tx.execute(write.answer_upsert, values)
+        if write.answer_steady is None or not tx.execute(write.answer_steady, values):
+            tx.execute(write.answer_upsert, values)
         tx.execute(pinned_insert(), row)
         if tx.first() is None:  # refused: the call's answers of this flow are another version's
             tx.execute(first_version_query(), {"call_id": call_id, "flow": entry.flow})
