@@ -187,3 +187,17 @@ def test_answers_and_events_come_out_the_same_both_ways(twin_apps):
         lane_reply = through_lane(environs[0])
         assert lane_reply[0] == "200 OK", (path, lane_reply)
         assert lane_reply == through_flask(environs[1])
+
+
+def test_a_request_signal_listener_stops_start_up(app):
+    from flask import request_finished
+
+    def listener(sender, **extra) -> None:
+        pass
+
+    request_finished.connect(listener, app)
+    try:
+        with pytest.raises(LaneNotCovered, match="request-finished signal"):
+            PlatformLane(app, app.wsgi_app)
+    finally:
+        request_finished.disconnect(listener, app)

@@ -9,13 +9,14 @@ endpoints by their path and calls the same view functions Flask calls, with the 
 request class, the same hooks (:mod:`toneflow.web.hooks`) and the same error table
 (:func:`toneflow.web.errors.response_for`), inside the app context the views read their
 state from. Anything else, including every request on those paths it is not sure of
-(another method, an empty path segment, a path that is not UTF-8), goes to Flask,
-which routes, redirects or refuses it as before.
+(another method, an empty path segment, a path that is not a WSGI string), goes to
+Flask, which routes, redirects or refuses it as before.
 
 So there is one behaviour with two ways in, and the lane is only allowed when it can
 be the same: :func:`check_covered` refuses to build it (at start-up, naming the hook)
-if the app gains a hook or a teardown that Flask would run for these requests and the
-lane would not. ``tests/test_web_lane.py`` compares the two on generated requests.
+if the app gains a hook, a teardown or a listener to Flask's request signals that Flask
+would run for these requests and the lane would not. ``tests/test_web_lane.py``
+compares the two on generated requests.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, signals
 
 from toneflow import answer as answering
 from toneflow.web import answer, events, hooks
@@ -130,6 +131,14 @@ def check_covered(app: Flask) -> None:
         "teardown": (app.teardown_request_funcs, set()),
         "URL value preprocessor": (app.url_value_preprocessors, set()),
     }
+    for signal in (
+        signals.request_started,
+        signals.request_finished,
+        signals.request_tearing_down,
+        signals.got_request_exception,
+    ):
+        if signal.receivers:
+            raise LaneNotCovered(f"Flask's {signal.name} signal has listeners the lane skips")
     for what, (table, lane_runs) in tables.items():
         for blueprint, functions in table.items():
             for function in functions:
