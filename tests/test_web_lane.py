@@ -29,17 +29,22 @@ def _call(wsgi, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
     return seen["status"], sorted(seen["headers"]), body
 
 
-@pytest.fixture
-def twin_apps(app_config, tmp_path):
-    """The app through its lane, and a twin dispatched by Flask alone (its own store)."""
+def make_twins(app_config: dict, folder, **config) -> list:
     from app import create_app
     from toneflow.store import migrate
 
     apps = []
     for name in ("lane", "flask"):
-        url = f"sqlite:///{tmp_path / name}.db"
+        url = f"sqlite:///{folder / name}.db"
         migrate.upgrade(url)
-        apps.append(create_app({**app_config, "DATABASE_URL": url}))
+        apps.append(create_app({**app_config, "DATABASE_URL": url, **config}))
+    return apps
+
+
+@pytest.fixture
+def twin_apps(app_config, tmp_path):
+    """The app through its lane, and a twin dispatched by Flask alone (its own store)."""
+    apps = make_twins(app_config, tmp_path)
     lane, flask = apps
     yield (
         (lambda environ: _call(lane, environ)),
@@ -65,6 +70,8 @@ def platform_requests(draw) -> dict:
     kind = draw(st.sampled_from(["answer", "answer", "answer", "event", "other"]))
     method = draw(st.sampled_from(["GET", "GET", "POST", "HEAD", "PUT", "OPTIONS"]))
     headers = {"X-Request-ID": "twin-test"}
+    if draw(st.integers(0, 9)) == 0:  # a websocket handshake: Werkzeug's routing refuses it
+        headers |= {"Connection": "upgrade", "Upgrade": "websocket"}
     if draw(st.booleans()):
         headers["Host"] = draw(st.sampled_from(["toneflow.test", "bad host", "h:1", "[::1]"]))
     data, content_type = None, None
@@ -201,3 +208,49 @@ def test_a_request_signal_listener_stops_start_up(app):
             PlatformLane(app, app.wsgi_app)
     finally:
         request_finished.disconnect(listener, app)
+
+
+def test_trusted_hosts_are_checked_both_ways(app_config, tmp_path):
+    """With ``TRUSTED_HOSTS`` Flask refuses a stranger's Host while routing; so does the lane."""
+    lane, flask = make_twins(app_config, tmp_path, TRUSTED_HOSTS=["toneflow.test"])
+    try:
+        for host, status in (("toneflow.test", "200 OK"), ("evil.example", "400 BAD REQUEST")):
+            replies = []
+            for wsgi in (lane, lambda e, s, app=flask: Flask.wsgi_app(app, e, s)):
+                environ = EnvironBuilder(
+                    path="/answer/minivoice/appointment",
+                    query_string={"call_id": "call_1"},
+                    headers={"Host": host, "X-Request-ID": "twin-test"},
+                ).get_environ()
+                replies.append(_call(wsgi, environ))
+            assert replies[0][0] == status, replies[0]
+            assert replies[0] == replies[1]
+    finally:
+        for application in (lane, flask):
+            application.extensions["toneflow.call_log"].engine.dispose()
+
+
+def test_with_a_server_name_flask_serves_everything(app_config, tmp_path):
+    """Werkzeug's routing matches the host against ``SERVER_NAME``: the lane steps aside."""
+    lane, flask = make_twins(app_config, tmp_path, SERVER_NAME="toneflow.test")
+    try:
+        assert not lane.wsgi_app.app.active  # BodyLimit wraps the lane
+        environs = [
+            EnvironBuilder(
+                path="/answer/minivoice/appointment",
+                headers={"Host": "other.example", "X-Request-ID": "twin-test"},
+            ).get_environ()
+            for _ in range(2)
+        ]
+        assert _call(lane, environs[0]) == _call(
+            lambda e, s: Flask.wsgi_app(flask, e, s), environs[1]
+        )
+    finally:
+        for application in (lane, flask):
+            application.extensions["toneflow.call_log"].engine.dispose()
+
+
+def test_an_error_handler_the_lane_does_not_know_stops_start_up(app):
+    app.register_error_handler(413, lambda err: ("too big", 413))
+    with pytest.raises(LaneNotCovered, match="error handlers None/413"):
+        PlatformLane(app, app.wsgi_app)

@@ -91,6 +91,8 @@ def prepare(dialect: Dialect, statement: sa.Executable, keys: tuple[str, ...] = 
     compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
     if compiled.positional:
         raise ValueError(f"{dialect.name}: the direct writes need named parameters")
+    if compiled.escaped_bind_names:  # the names must reach the driver as they are
+        raise ValueError(f"parameter names need escaping: {sorted(compiled.escaped_bind_names)}")
     binds: dict[str, Callable[[Any], Any] | None] = {}
     constants: dict[str, Any] = {}
     for param, name in compiled.bind_names.items():

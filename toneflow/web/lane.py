@@ -22,13 +22,17 @@ compares the two on generated requests.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from typing import Any
 
 from flask import Flask, Response, signals
+from werkzeug.exceptions import InternalServerError
+from werkzeug.wsgi import get_host
 
 from toneflow import answer as answering
+from toneflow.logs import get_logger
 from toneflow.web import answer, events, hooks
-from toneflow.web.errors import response_for
+from toneflow.web.errors import HANDLERS, response_for
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 ANSWER_METHODS = frozenset(("GET", "POST", "HEAD"))
@@ -37,6 +41,9 @@ EVENTS_PATH = "/events/minivoice"
 LANE_BLUEPRINTS = ("answer", "events")
 #: Flask-WTF's app-wide hook, a closure made by ``CSRFProtect.init_app``: known by name.
 CSRF_HOOK = "flask_wtf.csrf.CSRFProtect.init_app.<locals>.csrf_protect"
+
+
+log = get_logger(__name__)
 
 
 class LaneNotCovered(RuntimeError):
@@ -51,6 +58,8 @@ def platform_route(environ: dict[str, Any]) -> tuple[Callable[..., Any], tuple] 
     ``/answer/<dialect>/<flow>/<step>`` and ``/events/minivoice``, where each variable
     is one non-empty segment and the dialect one of :data:`toneflow.answer.DIALECTS`.
     """
+    if "HTTP_UPGRADE" in environ:  # Werkzeug's routing refuses a websocket handshake here
+        return None
     method = environ.get("REQUEST_METHOD")
     path = environ.get("PATH_INFO", "")
     if path == EVENTS_PATH:
@@ -68,34 +77,59 @@ def platform_route(environ: dict[str, Any]) -> tuple[Callable[..., Any], tuple] 
 
 
 class PlatformLane:
-    """WSGI: serve the platform's requests directly, hand the rest to ``flask_wsgi``."""
+    """WSGI: serve the platform's requests directly, hand the rest to ``flask_wsgi``.
+
+    With ``SERVER_NAME`` set, Werkzeug's routing matches the request's host against it:
+    then the lane steps aside and Flask serves everything.
+    """
 
     def __init__(self, app: Flask, flask_wsgi: WsgiApp) -> None:
         check_covered(app)
         self.app = app
         self.flask_wsgi = flask_wsgi
+        self.active = app.config["SERVER_NAME"] is None
 
     def __call__(
         self, environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        route = platform_route(environ)
+        route = platform_route(environ) if self.active else None
         if route is None:
             return self.flask_wsgi(environ, start_response)
         view, args = route
         app = self.app
         context = app.app_context()
         context.push()
+        request = app.request_class(environ)
         try:
-            request = app.request_class(environ)
             try:
-                hooks.begin_request(app, environ)
-                response = view(request, *args)
-            except Exception as err:  # the error table answers, as in Flask
-                response = response_for(err)
-            hooks.end_request(response, environ)
+                response = self._dispatch(request, view, args)
+                hooks.end_request(response, environ)
+            except Exception as err:  # the error table or the hook failed: Flask's 500
+                propagate = app.config["PROPAGATE_EXCEPTIONS"]
+                if propagate or (propagate is None and (app.testing or app.debug)):
+                    raise
+                log.exception("unhandled_error")
+                response = response_for(InternalServerError(original_exception=err))
+                with suppress(Exception):
+                    hooks.end_request(response, environ)
             return _respond(response, environ, start_response)
         finally:
+            request.close()  # as Flask does when its request context ends: temporary files
             context.pop()
+
+    def _dispatch(self, request: Any, view: Callable[..., Response], args: tuple) -> Response:
+        """The hooks, the host check Flask makes while routing, the view; or the error
+        table's answer to what any of them raised."""
+        app = self.app
+        try:
+            hooks.begin_request(app, request.environ)
+            trusted = app.config["TRUSTED_HOSTS"]
+            if trusted is not None:  # Flask checks it while routing (a 400 for a stranger)
+                request.trusted_hosts = trusted
+                request.host = get_host(request.environ, trusted)
+            return view(request, *args)
+        except Exception as err:  # the error table answers, as in Flask
+            return response_for(err)
 
 
 def _respond(
@@ -131,6 +165,13 @@ def check_covered(app: Flask) -> None:
         "teardown": (app.teardown_request_funcs, set()),
         "URL value preprocessor": (app.url_value_preprocessors, set()),
     }
+    for blueprint, by_code in app.error_handler_spec.items():
+        for code, handlers in by_code.items():
+            if handlers and (
+                blueprint in LANE_BLUEPRINTS
+                or (blueprint is None and (code is not None or handlers != HANDLERS))
+            ):
+                raise LaneNotCovered(f"error handlers {blueprint}/{code} are not the lane's table")
     for signal in (
         signals.request_started,
         signals.request_finished,
