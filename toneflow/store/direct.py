@@ -32,7 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -105,7 +105,7 @@ def prepare(dialect: Dialect, statement: sa.Executable, keys: tuple[str, ...] = 
             constants[name] = (
                 param.effective_value if convert is None else convert(param.effective_value)
             )
-    if dialect.driver == "psycopg":
+    if _numbered_cursor(dialect.driver) is not None:
         sql, order = numbered(compiled.string)
         return Prepared(sql, tuple(binds.items()), constants, order)
     return Prepared(compiled.string, tuple(binds.items()), constants)
@@ -184,13 +184,26 @@ def transaction(engine: Engine, *, synchronous: str = POWER_SAFE) -> Iterator[Tr
         raw.close()  # back to the pool (which resets it), or gone if invalidated
 
 
-def _cursor(raw: Any, dialect: Dialect) -> Any:
-    """The connection's cursor; on psycopg its raw one, which takes ``$n`` SQL as it is."""
-    if dialect.driver == "psycopg":
-        from psycopg import RawCursor
+@cache
+def _numbered_cursor(driver: str) -> type | None:
+    """The cursor class that takes ``$n`` SQL as it is, for this driver; None if it has none.
 
-        return RawCursor(raw.driver_connection)
-    return raw.cursor()
+    psycopg's ``RawCursor``: :func:`prepare` writes ``$n`` SQL exactly when this is one,
+    so a statement and the cursor that runs it always agree.
+    """
+    if driver != "psycopg":
+        return None
+    from psycopg import RawCursor
+
+    return RawCursor
+
+
+def _cursor(raw: Any, dialect: Dialect) -> Any:
+    """The connection's cursor: the numbered one where the driver has it."""
+    numbered_cursor = _numbered_cursor(dialect.driver)
+    if numbered_cursor is None:
+        return raw.cursor()
+    return numbered_cursor(raw.driver_connection)
 
 
 def _wrapped(err: Exception, sql: str | None, dialect: Dialect, invalidated: bool) -> BaseException:
