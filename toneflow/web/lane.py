@@ -160,8 +160,8 @@ def check_covered(app: Flask) -> None:
     if app.config.get("WTF_CSRF_CHECK_DEFAULT", True):
         raise LaneNotCovered("CSRF is checked by default: the lane would skip the check")
     tables = {
-        "before-request hook": (app.before_request_funcs, {hooks.flask_begin, CSRF_HOOK}),
-        "after-request hook": (app.after_request_funcs, {hooks.flask_end}),
+        "before-request hook": (app.before_request_funcs, {_name(hooks.flask_begin), CSRF_HOOK}),
+        "after-request hook": (app.after_request_funcs, {_name(hooks.flask_end)}),
         "teardown": (app.teardown_request_funcs, set()),
         "URL value preprocessor": (app.url_value_preprocessors, set()),
     }
@@ -182,16 +182,10 @@ def check_covered(app: Flask) -> None:
             raise LaneNotCovered(f"Flask's {signal.name} signal has listeners the lane skips")
     for what, (table, lane_runs) in tables.items():
         for blueprint, functions in table.items():
-            for function in functions:
-                if blueprint in LANE_BLUEPRINTS or (
-                    blueprint is None and _name(function) not in map(_name, lane_runs)
-                ):
-                    raise LaneNotCovered(
-                        f"{what} {_name(function)} is not run by the platform lane"
-                    )
+            for name in map(_name, functions):
+                if blueprint in LANE_BLUEPRINTS or (blueprint is None and name not in lane_runs):
+                    raise LaneNotCovered(f"{what} {name} is not run by the platform lane")
 
 
-def _name(function: Callable[..., Any] | str) -> str:
-    if isinstance(function, str):
-        return function
+def _name(function: Callable[..., Any]) -> str:
     return f"{function.__module__}.{function.__qualname__}"
