@@ -29,29 +29,43 @@ def _call(wsgi, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
     return seen["status"], sorted(seen["headers"]), body
 
 
-def make_twins(app_config: dict, folder, **config) -> list:
-    from app import create_app
-    from toneflow.store import migrate
+class Twins:
+    """Two apps, one store each: ``lane`` answers as gunicorn runs the app (through its
+    lane), ``flask`` through Flask's own ``wsgi_app``, which routes to the same views."""
 
-    apps = []
-    for name in ("lane", "flask"):
-        url = f"sqlite:///{folder / name}.db"
-        migrate.upgrade(url)
-        apps.append(create_app({**app_config, "DATABASE_URL": url, **config}))
-    return apps
+    def __init__(self, app_config: dict, folder, **config) -> None:
+        from app import create_app
+        from toneflow.store import migrate
+
+        self.apps = []
+        for name in ("lane", "flask"):
+            url = f"sqlite:///{folder / name}.db"
+            migrate.upgrade(url)
+            self.apps.append(create_app({**app_config, "DATABASE_URL": url, **config}))
+        self.lane_app, self.flask_app = self.apps
+
+    def lane(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+        return _call(self.lane_app, environ)
+
+    def flask(self, environ: dict) -> tuple[str, list[tuple[str, str]], bytes]:
+        return _call(lambda e, s: Flask.wsgi_app(self.flask_app, e, s), environ)
+
+    def dispose(self) -> None:
+        for application in self.apps:
+            application.extensions["toneflow.call_log"].engine.dispose()
+
+
+def environ_for(path: str, headers: dict | None = None, **request) -> dict:
+    """A request's WSGI environ, with the request id both ways are sent."""
+    headers = {"X-Request-ID": "twin-test", **(headers or {})}
+    return EnvironBuilder(path=path, headers=headers, **request).get_environ()
 
 
 @pytest.fixture
 def twin_apps(app_config, tmp_path):
-    """The app through its lane, and a twin dispatched by Flask alone (its own store)."""
-    apps = make_twins(app_config, tmp_path)
-    lane, flask = apps
-    yield (
-        (lambda environ: _call(lane, environ)),
-        (lambda environ: _call(lambda e, s: Flask.wsgi_app(flask, e, s), environ)),
-    )
-    for application in apps:
-        application.extensions["toneflow.call_log"].engine.dispose()
+    twins = Twins(app_config, tmp_path)
+    yield twins.lane, twins.flask
+    twins.dispose()
 
 
 SEGMENTS = st.sampled_from(
@@ -69,7 +83,7 @@ def platform_requests(draw) -> dict:
     """A WSGI environ: mostly answer_url shapes, some events, some near misses."""
     kind = draw(st.sampled_from(["answer", "answer", "answer", "event", "other"]))
     method = draw(st.sampled_from(["GET", "GET", "POST", "HEAD", "PUT", "OPTIONS"]))
-    headers = {"X-Request-ID": "twin-test"}
+    headers: dict[str, str] = {}
     if draw(st.integers(0, 9)) == 0:  # a websocket handshake: Werkzeug's routing refuses it
         headers |= {"Connection": "upgrade", "Upgrade": "websocket"}
     if draw(st.booleans()):
@@ -95,15 +109,8 @@ def platform_requests(draw) -> dict:
             else:
                 data, content_type = fields, None
     query = draw(st.dictionaries(PARAMETER_NAMES, TEXT, max_size=3))
-    builder = EnvironBuilder(
-        path=path,
-        method=method,
-        query_string=query,
-        data=data,
-        content_type=content_type,
-        headers=headers,
-    )
-    return builder.get_environ()
+    request = {"method": method, "query_string": query, "data": data, "headers": headers}
+    return environ_for(path, content_type=content_type, **request)
 
 
 @settings(
@@ -180,17 +187,14 @@ def test_answers_and_events_come_out_the_same_both_ways(twin_apps):
     """A call through its steps, then its event twice: the same 200s, byte for byte."""
     through_lane, through_flask = twin_apps
     for method, path, query, data, headers in SUCCESSES:
-        environs = [
-            EnvironBuilder(
-                path=path,
-                method=method,
-                query_string=query,
-                data=data,
-                content_type="application/json" if isinstance(data, str) else None,
-                headers={"X-Request-ID": "twin-test", **headers},
-            ).get_environ()
-            for _ in range(2)
-        ]
+        request = {
+            "method": method,
+            "query_string": query,
+            "data": data,
+            "content_type": "application/json" if isinstance(data, str) else None,
+            "headers": headers,
+        }
+        environs = [environ_for(path, **request) for _ in range(2)]
         lane_reply = through_lane(environs[0])
         assert lane_reply[0] == "200 OK", (path, lane_reply)
         assert lane_reply == through_flask(environs[1])
@@ -212,42 +216,30 @@ def test_a_request_signal_listener_stops_start_up(app):
 
 def test_trusted_hosts_are_checked_both_ways(app_config, tmp_path):
     """With ``TRUSTED_HOSTS`` Flask refuses a stranger's Host while routing; so does the lane."""
-    lane, flask = make_twins(app_config, tmp_path, TRUSTED_HOSTS=["toneflow.test"])
+    twins = Twins(app_config, tmp_path, TRUSTED_HOSTS=["toneflow.test"])
     try:
         for host, status in (("toneflow.test", "200 OK"), ("evil.example", "400 BAD REQUEST")):
-            replies = []
-            for wsgi in (lane, lambda e, s, app=flask: Flask.wsgi_app(app, e, s)):
-                environ = EnvironBuilder(
-                    path="/answer/minivoice/appointment",
-                    query_string={"call_id": "call_1"},
-                    headers={"Host": host, "X-Request-ID": "twin-test"},
-                ).get_environ()
-                replies.append(_call(wsgi, environ))
-            assert replies[0][0] == status, replies[0]
-            assert replies[0] == replies[1]
+            request = {"query_string": {"call_id": "call_1"}, "headers": {"Host": host}}
+            lane_reply = twins.lane(environ_for("/answer/minivoice/appointment", **request))
+            assert lane_reply[0] == status, lane_reply
+            assert lane_reply == twins.flask(
+                environ_for("/answer/minivoice/appointment", **request)
+            )
     finally:
-        for application in (lane, flask):
-            application.extensions["toneflow.call_log"].engine.dispose()
+        twins.dispose()
 
 
 def test_with_a_server_name_flask_serves_everything(app_config, tmp_path):
     """Werkzeug's routing matches the host against ``SERVER_NAME``: the lane steps aside."""
-    lane, flask = make_twins(app_config, tmp_path, SERVER_NAME="toneflow.test")
+    twins = Twins(app_config, tmp_path, SERVER_NAME="toneflow.test")
     try:
-        assert not lane.wsgi_app.app.active  # BodyLimit wraps the lane
-        environs = [
-            EnvironBuilder(
-                path="/answer/minivoice/appointment",
-                headers={"Host": "other.example", "X-Request-ID": "twin-test"},
-            ).get_environ()
-            for _ in range(2)
-        ]
-        assert _call(lane, environs[0]) == _call(
-            lambda e, s: Flask.wsgi_app(flask, e, s), environs[1]
+        assert not twins.lane_app.wsgi_app.app.active  # BodyLimit wraps the lane
+        request = {"headers": {"Host": "other.example"}}
+        assert twins.lane(environ_for("/answer/minivoice/appointment", **request)) == (
+            twins.flask(environ_for("/answer/minivoice/appointment", **request))
         )
     finally:
-        for application in (lane, flask):
-            application.extensions["toneflow.call_log"].engine.dispose()
+        twins.dispose()
 
 
 def test_an_error_handler_the_lane_does_not_know_stops_start_up(app):
